@@ -1,0 +1,27 @@
+# The two commands of the README. Each creates .venv and installs what it needs.
+#   make run    the main job: render the dataset of params.yaml, verify it, write a preview
+#   make test   the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test bench
+
+$(INSTALLED): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	# trdg 1.8.0 pins arabic-reshaper 2.1.3, whose metadata pip >= 24.1 rejects.
+	$(BIN)/python -m pip install --quiet 'pip==24.0'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
+	touch $@
+
+run: $(INSTALLED)
+	$(BIN)/ocrpipe render --split train --split val --split test
+	$(BIN)/ocrpipe shards verify data/shards/*/shard-*.tar
+	$(BIN)/ocrpipe shards preview data/shards/train/shard-00000.tar --out data/preview.png
+
+test: $(INSTALLED)
+	$(BIN)/pytest
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/render.py

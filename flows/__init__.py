@@ -1,0 +1,1 @@
+"""Prefect flows and deployments that orchestrate the steps in synth/ and training/: issue #4."""

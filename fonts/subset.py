@@ -1,0 +1,40 @@
+"""How the CJK files in this folder were made from Debian's font packages.
+
+    python fonts/subset.py /usr/share/fonts/truetype/arphic/ukai.ttc 0 fonts/ukai-cn-gb2312.ttf
+
+Keeps every GB2312 character (both levels, 7,445), printable ASCII and the CJK
+punctuation the default charset uses, with all layout features and names, so
+the repository carries ~4 MB per face instead of ~20 MB. The licences allow
+modified copies; they travel in licenses/.
+"""
+
+import sys
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+
+def gb2312_characters() -> set[str]:
+    chars = set()
+    for high in range(0xA1, 0xF8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes([high, low]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return chars
+
+
+if __name__ == "__main__":
+    source, face, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    keep = gb2312_characters() | {chr(c) for c in range(0x20, 0x7F)} | set("￥％，。、；：？！“”‘’（）《》【】…—·")
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    font = TTFont(source, fontNumber=face)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in keep])
+    subsetter.subset(font)
+    font.save(target)

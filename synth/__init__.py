@@ -1,0 +1,1 @@
+"""Synthetic labelled text lines: corpus, charset, fonts, rendering and shards."""

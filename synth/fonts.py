@@ -1,0 +1,182 @@
+"""The font manifest, per-font charset coverage, and the glyphs the renderer draws.
+
+Coverage is what fonttools' cmap maps *and* what actually renders: a font whose
+cmap points a code point at an empty or .notdef-shaped glyph would draw a box
+or nothing while the label keeps the character, so every mapped character is
+rasterised once and kept only if its ink is non-empty and differs from .notdef.
+The rasters are kept: they are the renderer's glyph cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import ImageFont
+
+from synth.trdg_compat import trdg_asset
+
+# A code point no font maps (the last private-use one): renders as .notdef.
+_UNMAPPED = "\U0010fffd"
+
+
+class FontError(ValueError):
+    """A font or manifest that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    id: str
+    path: Path
+    face: int
+    license: Path
+    source: str
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """An 8-bit coverage raster placed relative to the pen on the baseline."""
+
+    mask: np.ndarray  # (height, width) uint8
+    left: int  # x of the raster's left edge from the pen
+    top: int  # y of the raster's top edge from the baseline (negative: above)
+    advance: int  # pen movement, rounded like trdg's layout
+
+
+class Font:
+    """A face at the pixel size that fills the line height, with lazily rasterised glyphs.
+
+    ``glyph(char)`` is a pure function of the font and the character (memoised), so which
+    fonts can draw a label never depends on what was drawn before: rendering stays deterministic.
+    """
+
+    # Characters whose ink spans the usual extent of a text line, top to bottom.
+    EXTENT_PROBES = "Hgjy|()[]国永"
+
+    def __init__(self, spec: FontSpec, line_height: int):
+        try:
+            with TTFont(spec.path, fontNumber=spec.face, lazy=True) as table:
+                self.cmap = frozenset(table.getBestCmap() or {})
+            reference = ImageFont.truetype(str(spec.path), size=100, index=spec.face)
+        except (OSError, TTLibError, AssertionError, KeyError, ValueError) as error:
+            raise FontError(f"{spec.path}: not a readable font (font '{spec.id}'): {error}") from None
+        probes = [c for c in self.EXTENT_PROBES if ord(c) in self.cmap] or ["x"]
+        boxes = [reference.getbbox(c, anchor="ls") for c in probes]
+        top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
+        if bottom <= top:
+            raise FontError(f"{spec.path}: draws no ink for {''.join(probes)!r} (font '{spec.id}')")
+        self.spec = spec
+        self.size = max(4, round(line_height * 100 / (bottom - top)))
+        self.line_height = line_height
+        self.baseline = round(-top * self.size / 100)  # from the top of the line
+        self.image_font = ImageFont.truetype(str(spec.path), size=self.size, index=spec.face)
+        self._notdef = _raster(self.image_font, _UNMAPPED)[0]
+        self._glyphs: dict[str, Glyph | None] = {}
+        self._drawable: set[str] = set()  # known answers of glyph(), for the per-sample check
+        self._lacking: set[str] = set()
+
+    def glyph(self, char: str) -> Glyph | None:
+        """The character's raster, or None when the font lacks it (unmapped, empty or .notdef)."""
+        if char not in self._glyphs:
+            glyph = self._rasterise(char) if ord(char) in self.cmap else None
+            self._glyphs[char] = glyph
+            (self._lacking if glyph is None else self._drawable).add(char)
+        return self._glyphs[char]
+
+    def draws(self, text: str) -> bool:
+        chars = set(text)
+        if chars <= self._drawable:
+            return True
+        if chars & self._lacking:
+            return False
+        return all(self.glyph(c) is not None for c in chars)
+
+    def coverage(self, charset: str) -> set[str]:
+        return {c for c in charset if self.glyph(c) is not None}
+
+    def _rasterise(self, char: str) -> Glyph | None:
+        mask, left, top = _raster(self.image_font, char)
+        blank = not mask.any()
+        if char.isspace() != blank:  # spaces must be blank, everything else must show ink
+            return None
+        if not blank and np.array_equal(mask, self._notdef):
+            return None
+        # trdg places each character at round(getlength(char)); so do we.
+        return Glyph(mask, left, top, round(self.image_font.getlength(char)))
+
+
+def load_manifest(path: Path, exclude: list[str] = ()) -> list[FontSpec]:
+    """Read fonts/manifest.yaml; paths are relative to it, or 'trdg:' + a path in trdg."""
+    try:
+        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["fonts"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise FontError(f"{path}: not a font manifest with a 'fonts' list: {error}") from None
+    specs = []
+    for number, entry in enumerate(entries, 1):
+        try:
+            font_path = entry["path"]
+            resolved = trdg_asset(font_path[5:]) if font_path.startswith("trdg:") else Path(path).parent / font_path
+            spec = FontSpec(
+                id=str(entry["id"]),
+                path=resolved,
+                face=int(entry.get("face", 0)),
+                license=Path(path).parent / entry["license"],
+                source=str(entry.get("source", "")),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise FontError(f"{path}: font entry {number} lacks or has a bad field: {error}") from None
+        if spec.id in exclude:
+            continue
+        for what, file in (("font", spec.path), ("licence", spec.license)):
+            if not file.is_file():
+                raise FontError(f"{path}: font '{spec.id}': {what} file {file} does not exist")
+        specs.append(spec)
+    if len({s.id for s in specs}) != len(specs):
+        raise FontError(f"{path}: font ids are not unique")
+    if not specs:
+        raise FontError(f"{path}: no fonts left after exclude={list(exclude)}")
+    return specs
+
+
+def _raster(image_font: ImageFont.FreeTypeFont, char: str) -> tuple[np.ndarray, int, int]:
+    mask, (left, top) = image_font.getmask2(char, mode="L", anchor="ls")
+    return np.asarray(mask, dtype=np.uint8).reshape(mask.size[1], mask.size[0]), left, top
+
+
+def load_fonts(manifest: Path, exclude: list[str], charset: str, line_height: int) -> list[Font]:
+    """The manifest's fonts; every charset character must be mapped by at least one of them."""
+    fonts = [Font(spec, line_height) for spec in load_manifest(manifest, exclude)]
+    codes = {ord(c) for c in charset}
+    for font in fonts:
+        if not font.cmap & codes:
+            raise FontError(f"{font.spec.path}: covers none of the charset (font '{font.spec.id}')")
+    mapped = set().union(*(font.cmap for font in fonts))
+    unmapped = sorted(c for c in charset if ord(c) not in mapped)
+    if unmapped:
+        raise FontError(f"{manifest}: no font has {len(unmapped)} charset character(s): {' '.join(unmapped[:40])}")
+    return fonts
+
+
+def coverage_report(fonts: list[Font], charset: str) -> str:
+    """A table of how much of the charset each font covers, by script."""
+    groups = {
+        "hanzi": [c for c in charset if "\u4e00" <= c <= "\u9fff"],
+        "ascii": [c for c in charset if c < "\x7f"],
+        "other": [c for c in charset if not ("\u4e00" <= c <= "\u9fff" or c < "\x7f")],
+    }
+    header = f"{'font':24} {'all':>13} " + " ".join(f"{name:>11}" for name in groups) + "  file"
+    lines = [header, "-" * len(header)]
+    for font in fonts:
+        covered = font.coverage(charset)
+        if not covered:
+            raise FontError(f"{font.spec.path}: covers none of the charset (font '{font.spec.id}')")
+        cells = [f"{len(covered):5d} {100 * len(covered) / len(charset):6.1f}%"]
+        for members in groups.values():
+            have = sum(c in covered for c in members)
+            cells.append(f"{have:5d}/{len(members):<5d}")
+        lines.append(f"{font.spec.id:24} {cells[0]:>13} " + " ".join(cells[1:]) + f"  {font.spec.path.name}")
+    lines.append(f"charset: {len(charset)} characters")
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""params.yaml, validated on load: a wrong value is an error naming the field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PARAMS = Path("params.yaml")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ParamsError(ValueError):
+    """A params file that cannot be used; the message names the file and the field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(Strict):
+    """An inclusive [min, max] range that samples are drawn from."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class IntRange(Range):
+    min: int
+    max: int
+
+
+class Charset(Strict):
+    # gb2312-1: the 3,755 level-1 hanzi; gb2312: both levels (6,763).
+    hanzi: Literal["gb2312-1", "gb2312"] = "gb2312-1"
+    # Extra characters beyond hanzi, printable ASCII and common CJK punctuation.
+    extra: str = ""
+
+
+class Mix(Strict):
+    """Relative weights of the text sources; they need not sum to 1."""
+
+    digits: float = Field(0.25, ge=0)
+    en: float = Field(0.25, ge=0)
+    zh: float = Field(0.25, ge=0)
+    mixed: float = Field(0.25, ge=0)
+    custom: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Mix:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("all weights are 0")
+        return self
+
+
+class Corpus(Strict):
+    mix: Mix = Mix()
+    digits_length: IntRange = IntRange(min=1, max=24)
+    en_words: IntRange = IntRange(min=1, max=4)
+    zh_words: IntRange = IntRange(min=1, max=4)
+    # Chinese words are drawn with probability ∝ frequency ** zh_frequency_power:
+    # 1 follows the word list, 0 is uniform (more rare characters seen).
+    zh_frequency_power: float = Field(0.5, ge=0, le=1)
+    # A UTF-8 text file, one label per line, drawn with weight mix.custom.
+    custom_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _custom_needs_file(self) -> Corpus:
+        if self.mix.custom > 0 and self.custom_file is None:
+            raise ValueError("mix.custom > 0 needs custom_file")
+        if self.digits_length.min < 1 or self.en_words.min < 1 or self.zh_words.min < 1:
+            raise ValueError("lengths start at 1")
+        return self
+
+
+class Fonts(Strict):
+    manifest: Path = PROJECT_ROOT / "fonts" / "manifest.yaml"
+    exclude: list[str] = []
+
+
+class Backgrounds(Strict):
+    """Relative weights of the background kinds."""
+
+    plain: float = Field(0.25, ge=0)
+    gaussian: float = Field(0.3, ge=0)
+    quasicrystal: float = Field(0.15, ge=0)
+    image: float = Field(0.3, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Backgrounds:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("all weights are 0")
+        return self
+
+
+class Render(Strict):
+    height: int = Field(32, ge=16, le=256)
+    image_format: Literal["png", "jpg"] = "png"
+    # Vertical margins leave the text 1 - (top + bottom) / height of the line.
+    margin_vertical: IntRange = IntRange(min=0, max=3)
+    margin_horizontal: IntRange = IntRange(min=0, max=8)
+    character_spacing: IntRange = IntRange(min=0, max=2)
+    skew_degrees: float = Field(2.0, ge=0, le=15)
+    skew_probability: float = Field(0.5, ge=0, le=1)
+    blur_sigma: float = Field(1.0, ge=0, le=5)
+    blur_probability: float = Field(0.3, ge=0, le=1)
+    distortion_probability: float = Field(0.15, ge=0, le=1)
+    # Peak vertical offset of the sine/cosine/random distortion, in pixels at 32 px.
+    distortion_amplitude: float = Field(2.0, ge=0, le=8)
+    invert_probability: float = Field(0.2, ge=0, le=1)
+    # Fraction of samples drawn in a colour other than near-black.
+    colour_probability: float = Field(0.3, ge=0, le=1)
+    # Least difference between text and background grey level (0-255).
+    min_contrast: int = Field(70, ge=10, le=200)
+    backgrounds: Backgrounds = Backgrounds()
+
+
+class Splits(Strict):
+    """Shards per split."""
+
+    train: int = Field(8, ge=0)
+    val: int = Field(1, ge=0)
+    test: int = Field(1, ge=0)
+
+
+class Shards(Strict):
+    out_dir: Path = Path("data/shards")
+    images_per_shard: int = Field(1000, ge=1)
+    splits: Splits = Splits()
+    # Processes rendering shards in parallel; 0 means one per core.
+    jobs: int = Field(0, ge=0)
+
+
+class Params(Strict):
+    seed: int = Field(20261121, ge=0)
+    charset: Charset = Charset()
+    corpus: Corpus = Corpus()
+    fonts: Fonts = Fonts()
+    render: Render = Render()
+    shards: Shards = Shards()
+
+    def rendering_fingerprint(self) -> str:
+        """A digest of everything that changes what a shard holds, not where it goes.
+
+        Files are hashed by content, so the digest is the same in every checkout.
+        """
+        relevant = self.model_dump(
+            mode="json",
+            include={"charset": True, "corpus": True, "fonts": {"exclude"}, "render": True},
+            exclude={"corpus": {"custom_file"}},
+        )
+        for name, path in (("manifest", self.fonts.manifest), ("custom_file", self.corpus.custom_file)):
+            relevant[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path and path.exists() else None
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_params(path: Path | str | None = None) -> Params:
+    """Read and validate a params file; relative paths inside it resolve against its folder."""
+    path = Path(path) if path is not None else DEFAULT_PARAMS
+    if not path.exists():
+        if path == DEFAULT_PARAMS:
+            return Params()
+        raise ParamsError(f"{path}: no such params file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ParamsError(f"{path}: {problems}") from None
+    return _resolve_paths(params, path.parent)
+
+
+def _resolve_paths(params: Params, base: Path) -> Params:
+    def resolve(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    return params.model_copy(
+        update={
+            "corpus": params.corpus.model_copy(update={"custom_file": resolve(params.corpus.custom_file)}),
+            "fonts": params.fonts.model_copy(update={"manifest": resolve(params.fonts.manifest)}),
+            "shards": params.shards.model_copy(update={"out_dir": resolve(params.shards.out_dir)}),
+        }
+    )

@@ -1,0 +1,273 @@
+"""Shards: one uncompressed tar of `{id}_{label}.{ext}` images, then an index and a meta member.
+
+Layout, in member order:
+    00000000_<label>.png ...   the images (names: synth/labels.py)
+    index.jsonl                one JSON object per image: id, member, label (exact),
+                               source, font, style, sha256, offset and size of the
+                               image bytes in the tar (random access), width, height
+    meta.json                  count, seed, fingerprint of the params, charset digest,
+                               sha256 of index.jsonl
+
+The index is the source of truth for labels. Members carry fixed metadata (mtime
+0, root, 0644), so the same samples give a byte-identical tar. A shard is written
+under a hidden temporary name beside its final one and renamed when complete and
+flushed: a killed writer never leaves a file under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from synth.labels import member_name, parse_member_name
+
+if TYPE_CHECKING:
+    from synth.render import Sample
+
+FORMAT_VERSION = 1
+INDEX = "index.jsonl"
+META = "meta.json"
+_ENCODE_OPTIONS = {"png": [cv2.IMWRITE_PNG_COMPRESSION, 1], "jpg": [cv2.IMWRITE_JPEG_QUALITY, 95]}
+
+
+class ShardError(ValueError):
+    """A shard that is unreadable or inconsistent; the message names the shard and member."""
+
+
+def encode_image(image: np.ndarray, image_format: str) -> bytes:
+    ok, data = cv2.imencode(f".{image_format}", image[:, :, ::-1], _ENCODE_OPTIONS[image_format])  # RGB -> BGR
+    if not ok:
+        raise ShardError(f"OpenCV could not encode a {image.shape} image as {image_format}")
+    return data.tobytes()
+
+
+def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+@dataclass
+class AtomicFile:
+    """A file written under a hidden temporary name and renamed into place on success."""
+
+    path: Path
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial")
+        self.temporary = Path(temporary)
+        self.file = os.fdopen(handle, "wb")
+        return self.file
+
+    def __exit__(self, kind, value, traceback):
+        try:
+            if kind is None:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+                os.fchmod(self.file.fileno(), 0o644)  # mkstemp makes it 0600
+            self.file.close()
+            if kind is None:
+                os.replace(self.temporary, self.path)
+        finally:
+            self.temporary.unlink(missing_ok=True)
+
+
+def write_shard(
+    path: Path,
+    samples: Iterable[Sample],
+    *,
+    first_id: int = 0,
+    id_width: int = 8,
+    image_format: str = "png",
+    meta: dict | None = None,
+) -> dict:
+    """Stream samples into a shard at path (atomically); returns its meta."""
+    index = []
+    with AtomicFile(Path(path)) as file, tarfile.open(fileobj=file, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for sample_id, sample in enumerate(samples, first_id):
+            data = encode_image(sample.image, image_format)
+            name = member_name(sample_id, sample.label, image_format, id_width)
+            tar.addfile(_tarinfo(name, len(data)), io.BytesIO(data))
+            index.append(
+                {
+                    "id": sample_id,
+                    "member": name,
+                    "label": sample.label,
+                    "source": sample.source,
+                    "font": sample.font,
+                    "style": sample.style,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "offset": tar.offset - -(-len(data) // 512) * 512,  # data starts after the header
+                    "size": len(data),
+                    "width": int(sample.image.shape[1]),
+                    "height": int(sample.image.shape[0]),
+                }
+            )
+        index_bytes = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in index).encode("utf-8")
+        tar.addfile(_tarinfo(INDEX, len(index_bytes)), io.BytesIO(index_bytes))
+        meta = {
+            **(meta or {}),
+            "format": FORMAT_VERSION,
+            "count": len(index),
+            "first_id": first_id,
+            "image_format": image_format,
+            "index_sha256": hashlib.sha256(index_bytes).hexdigest(),
+        }
+        meta_bytes = json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        tar.addfile(_tarinfo(META, len(meta_bytes)), io.BytesIO(meta_bytes))
+    return meta
+
+
+class Shard:
+    """Random access to a shard's images through its index (no extraction)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            # ignore_zeros: a damaged header skips one member instead of hiding the rest.
+            with tarfile.open(self.path, mode="r:", ignore_zeros=True) as tar:
+                self.members = {m.name: m for m in tar.getmembers()}
+                self.meta = json.loads(self._read_member(tar, META))
+                self.index_bytes = self._read_member(tar, INDEX)
+        except (OSError, tarfile.TarError, EOFError) as error:
+            raise ShardError(f"{self.path}: not a readable shard: {error}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ShardError(f"{self.path}: member {META} is not valid JSON: {error}") from None
+        if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT_VERSION:
+            raise ShardError(f"{self.path}: {META} is not a format {FORMAT_VERSION} shard meta")
+        if hashlib.sha256(self.index_bytes).hexdigest() != self.meta.get("index_sha256"):
+            raise ShardError(f"{self.path}: member {INDEX} does not match the checksum in {META}")
+        self.index = [json.loads(line) for line in self.index_bytes.decode("utf-8").splitlines()]
+
+    def _read_member(self, tar: tarfile.TarFile, name: str) -> bytes:
+        if name not in self.members:
+            raise ShardError(f"{self.path}: member {name} is missing (truncated or damaged shard?)")
+        return tar.extractfile(self.members[name]).read()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def read_bytes(self, i: int) -> bytes:
+        row = self.index[i]
+        with open(self.path, "rb") as file:
+            file.seek(row["offset"])
+            return file.read(row["size"])
+
+    def image(self, i: int) -> Image.Image:
+        return Image.open(io.BytesIO(self.read_bytes(i)))
+
+    def __iter__(self) -> Iterator[tuple[dict, bytes]]:
+        with open(self.path, "rb") as file:
+            for row in self.index:
+                file.seek(row["offset"])
+                yield row, file.read(row["size"])
+
+
+def verify(path: Path | str) -> list[str]:
+    """Every problem found in the shard, each naming the shard and the member; [] if sound."""
+    try:
+        shard = Shard(path)
+    except ShardError as error:
+        return [str(error)]
+    problems = []
+    if shard.meta.get("count") != len(shard.index):
+        problems.append(f"{path}: {META} says {shard.meta.get('count')} images, {INDEX} lists {len(shard.index)}")
+    listed = set()
+    with open(shard.path, "rb") as file:
+        for row in shard.index:
+            name = row.get("member", "?")
+            listed.add(name)
+            member = shard.members.get(name)
+            if member is None:
+                problems.append(f"{path}: member {name} is missing (listed in {INDEX})")
+                continue
+            if member.offset_data != row["offset"] or member.size != row["size"]:
+                problems.append(f"{path}: member {name} is not where {INDEX} says it is")
+                continue
+            file.seek(row["offset"])
+            data = file.read(row["size"])
+            if hashlib.sha256(data).hexdigest() != row["sha256"]:
+                problems.append(f"{path}: member {name} is corrupt (checksum mismatch)")
+                continue
+            try:
+                sample_id, label, complete = parse_member_name(name)
+            except ValueError as error:
+                problems.append(f"{path}: member {name}: {error}")
+                continue
+            if sample_id != row["id"] or (label != row["label"] if complete else not row["label"].startswith(label)):
+                problems.append(f"{path}: member {name} does not match its index label {row['label']!r}")
+    for name in sorted(set(shard.members) - listed - {INDEX, META}):
+        problems.append(f"{path}: member {name} is not in {INDEX}")
+    return problems
+
+
+def _label_font(size: int) -> ImageFont.FreeTypeFont:
+    """The manifest font with the most characters, for writing labels on pictures."""
+    from synth.fonts import Font, load_manifest
+    from synth.params import Fonts
+
+    specs = load_manifest(Fonts().manifest)
+    widest = max(specs, key=lambda spec: len(Font(spec, size).cmap))
+    return ImageFont.truetype(str(widest.path), size=size, index=widest.face)
+
+
+def preview(path: Path | str, out: Path | str, count: int = 40, scale: int = 2) -> Path:
+    """A contact sheet: each sample scaled up, with its id, exact label, font and style under it."""
+    shard = Shard(path)
+    rows = [(row, Image.open(io.BytesIO(data)).convert("RGB")) for row, data in itertools.islice(shard, count)]
+    if not rows:
+        raise ShardError(f"{path}: holds no images to preview")
+    font = _label_font(16)
+    width = min(1600, max(max(img.width * scale for _, img in rows), 600)) + 20
+    line, gap = 22, 10
+    height = sum(img.height * scale + 2 + 2 * line + gap for _, img in rows) + 10
+    sheet = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    y = 10
+    for row, img in rows:
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+        sheet.paste(img.crop((0, 0, min(img.width, width - 20), img.height)), (10, y))
+        y += img.height + 2
+        draw.text((10, y), f"{row['id']}  {row['label']}", fill="black", font=font)
+        style = row["style"]
+        details = f"{row['font']} · {style['background']} · skew {style['skew']} · blur {style['blur']}"
+        details += f" · {style['distortion'] or 'no'} distortion" + (" · inverted" if style["inverted"] else "")
+        draw.text((10, y + line), details, fill=(110, 110, 110), font=font)
+        y += 2 * line + gap
+    out = Path(out)
+    with AtomicFile(out) as file:
+        sheet.save(file, format="PNG")
+    return out
+
+
+def extract(path: Path | str, directory: Path | str) -> int:
+    """Write the images as files, and labels.tsv (`path<TAB>label`, the exact labels)."""
+    shard, directory = Shard(path), Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for row, data in shard:
+        name = row["member"]
+        if "/" in name or name in (".", "..") or name.startswith("."):
+            raise ShardError(f"{path}: member {name!r} is not a plain file name")
+        if any(c in row["label"] for c in "\t\r\n"):
+            raise ShardError(f"{path}: member {name}: label has a tab or line break, which labels.tsv cannot hold")
+        (directory / name).write_bytes(data)
+        lines.append(f"{name}\t{row['label']}\n")
+    (directory / "labels.tsv").write_text("".join(lines), encoding="utf-8")
+    return len(lines)

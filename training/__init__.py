@@ -1,0 +1,1 @@
+"""Training, evaluation, registry and reading (CRNN on Keras 3): issue #3."""
