@@ -1,10 +1,11 @@
 """The font manifest, per-font charset coverage, and the glyphs the renderer draws.
 
 Coverage is what fonttools' cmap maps *and* what actually renders: a font whose
-cmap points a code point at an empty or .notdef-shaped glyph would draw a box
-or nothing while the label keeps the character, so every mapped character is
-rasterised once and kept only if its ink is non-empty and differs from .notdef.
-The rasters are kept: they are the renderer's glyph cache.
+cmap points a code point at a .notdef-shaped or empty glyph would draw a box or
+nothing while the label keeps the character. So a mapped character counts only
+if its outline (fonttools' RecordingPen) differs from .notdef's and its raster
+has ink (a non-empty bounding box). The rasters are kept: they are the
+renderer's glyph cache.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import ImageFont
 
 from synth.trdg_compat import trdg_asset
-
-# A code point no font maps (the last private-use one): renders as .notdef.
-_UNMAPPED = "\U0010fffd"
-
 
 class FontError(ValueError):
     """A font or manifest that cannot be used; the message names the file."""
@@ -58,11 +56,14 @@ class Font:
 
     def __init__(self, spec: FontSpec, line_height: int):
         try:
-            with TTFont(spec.path, fontNumber=spec.face, lazy=True) as table:
-                self.cmap = frozenset(table.getBestCmap() or {})
+            table = TTFont(spec.path, fontNumber=spec.face, lazy=True)
+            self._glyph_names = table.getBestCmap() or {}
+            self._outlines = table.getGlyphSet()
+            self._notdef = self._outline(".notdef")
             reference = ImageFont.truetype(str(spec.path), size=100, index=spec.face)
         except (OSError, TTLibError, AssertionError, KeyError, ValueError) as error:
             raise FontError(f"{spec.path}: not a readable font (font '{spec.id}'): {error}") from None
+        self.cmap = frozenset(self._glyph_names)
         probes = [c for c in self.EXTENT_PROBES if ord(c) in self.cmap] or ["x"]
         boxes = [reference.getbbox(c, anchor="ls") for c in probes]
         top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
@@ -73,7 +74,6 @@ class Font:
         self.line_height = line_height
         self.baseline = round(-top * self.size / 100)  # from the top of the line
         self.image_font = ImageFont.truetype(str(spec.path), size=self.size, index=spec.face)
-        self._notdef = _raster(self.image_font, _UNMAPPED)[0]
         self._glyphs: dict[str, Glyph | None] = {}
         self._drawable: set[str] = set()  # known answers of glyph(), for the per-sample check
         self._lacking: set[str] = set()
@@ -97,12 +97,17 @@ class Font:
     def coverage(self, charset: str) -> set[str]:
         return {c for c in charset if self.glyph(c) is not None}
 
+    def _outline(self, glyph_name: str) -> list:
+        pen = RecordingPen()
+        self._outlines[glyph_name].draw(pen)
+        return pen.value
+
     def _rasterise(self, char: str) -> Glyph | None:
-        mask, left, top = _raster(self.image_font, char)
-        blank = not mask.any()
-        if char.isspace() != blank:  # spaces must be blank, everything else must show ink
+        name = self._glyph_names[ord(char)]
+        if name == ".notdef" or (not char.isspace() and self._outline(name) == self._notdef):
             return None
-        if not blank and np.array_equal(mask, self._notdef):
+        mask, left, top = _raster(self.image_font, char)
+        if char.isspace() != (not mask.any()):  # spaces must be blank, everything else must show ink
             return None
         # trdg places each character at round(getlength(char)); so do we.
         return Glyph(mask, left, top, round(self.image_font.getlength(char)))

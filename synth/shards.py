@@ -140,13 +140,22 @@ class Shard:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         try:
-            # ignore_zeros: a damaged header skips one member instead of hiding the rest.
+            # ignore_zeros: a damaged header costs one member instead of hiding all that follow.
             with tarfile.open(self.path, mode="r:", ignore_zeros=True) as tar:
-                self.members = {m.name: m for m in tar.getmembers()}
-                self.meta = json.loads(self._read_member(tar, META))
-                self.index_bytes = self._read_member(tar, INDEX)
+                self.members = {}
+                while True:
+                    try:
+                        member = tar.next()
+                    except tarfile.ReadError:  # truncated: keep what was readable
+                        break
+                    if member is None:
+                        break
+                    self.members[member.name] = member
+                meta_bytes, self.index_bytes = self._read_member(tar, META), self._read_member(tar, INDEX)
         except (OSError, tarfile.TarError, EOFError) as error:
-            raise ShardError(f"{self.path}: not a readable shard: {error}") from None
+            raise ShardError(f"{self.path}: not a readable tar: {error}") from None
+        try:
+            self.meta = json.loads(meta_bytes)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ShardError(f"{self.path}: member {META} is not valid JSON: {error}") from None
         if not isinstance(self.meta, dict) or self.meta.get("format") != FORMAT_VERSION:
@@ -157,7 +166,9 @@ class Shard:
 
     def _read_member(self, tar: tarfile.TarFile, name: str) -> bytes:
         if name not in self.members:
-            raise ShardError(f"{self.path}: member {name} is missing (truncated or damaged shard?)")
+            raise ShardError(
+                f"{self.path}: member {name} is missing ({len(self.members)} members readable: truncated or damaged?)"
+            )
         return tar.extractfile(self.members[name]).read()
 
     def __len__(self) -> int:

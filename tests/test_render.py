@@ -1,0 +1,155 @@
+import re
+
+import numpy as np
+import pytest
+from conftest import ocrpipe, write_params
+from PIL import Image, ImageFont
+
+from synth.charset import CJK_PUNCTUATION, PRINTABLE_ASCII, build_charset, gb2312_hanzi, read_charset
+from synth.corpus import CorpusError
+from synth.params import Charset, Params, ParamsError, load_params
+from synth.render import Renderer, render_split, shard_seed
+from synth.shards import Shard, verify
+from synth.trdg_compat import patch_trdg, trdg_asset
+
+
+def test_default_charset_is_gb2312_level1_ascii_and_cjk_punctuation():
+    charset = build_charset(Charset())
+    hanzi = gb2312_hanzi("gb2312-1")
+    assert len(hanzi) == 3755 and hanzi[0] == "啊" and hanzi[-1] == "座"
+    assert len(charset) == len(set(charset)) == 3755 + 95 + len(CJK_PUNCTUATION)
+    assert charset.startswith(PRINTABLE_ASCII)
+
+
+def test_the_mix_draws_every_source_within_the_charset(renderer):
+    charset = set(renderer.charset)
+    by_source = {}
+    for index in range(400):
+        label, source = renderer.corpus.sample(np.random.default_rng([3, index]))
+        assert set(label) <= charset and label == label.strip() and "  " not in label
+        by_source.setdefault(source, []).append(label)
+    assert set(by_source) == {"digits", "en", "zh", "mixed"}
+    assert all(re.fullmatch(r"\d{1,24}", s) for s in by_source["digits"])
+    assert all(re.fullmatch(r"[A-Za-z .,;:!?]+", s) for s in by_source["en"])
+    assert all(re.fullmatch(r"[\u4e00-\u9fff，、。！？；]+", s) for s in by_source["zh"])
+    mixed = "".join(by_source["mixed"])
+    assert re.search(r"[\u4e00-\u9fff]", mixed) and re.search(r"[A-Za-z]", mixed) and re.search(r"\d", mixed)
+
+
+def test_samples_have_the_line_height_and_vary_in_style(renderer):
+    samples = [renderer.sample(9, i) for i in range(300)]
+    assert all(s.image.shape[0] == 32 and s.image.shape[2] == 3 and s.image.dtype == np.uint8 for s in samples)
+    styles = [s.style for s in samples]
+    assert {s["background"] for s in styles} == {"plain", "gaussian", "quasicrystal", "image"}
+    assert {s["distortion"] for s in styles} == {None, "sine", "random"}
+    assert any(s["inverted"] for s in styles) and any(s["skew"] for s in styles) and any(s["blur"] for s in styles)
+    for sample in samples:  # light on dark when inverted, dark on light otherwise
+        grey = sample.image.mean(axis=2)
+        background_is_light = np.median(grey) > 110
+        assert background_is_light != sample.style["inverted"], sample.style
+
+
+def test_a_sample_depends_only_on_seed_and_index(renderer):
+    fresh = Renderer(Params())
+    for index in (0, 17, 123):
+        a, b = renderer.sample(4, index), fresh.sample(4, index)
+        assert a.label == b.label and a.font == b.font and np.array_equal(a.image, b.image)
+
+
+def test_shard_seeds_differ_across_splits_and_do_not_depend_on_the_count():
+    seeds = {(split, k): shard_seed(1, split, k) for split in ("train", "val", "test") for k in range(50)}
+    assert len(set(seeds.values())) == len(seeds)
+
+
+def with_train_shards(params: Params, count: int) -> Params:
+    return Params.model_validate({**params.model_dump(), "shards": {**params.shards.model_dump(), "splits": {"train": count}}})
+
+
+def test_render_split_uses_processes_keeps_current_shards_and_drops_extra_ones(tmp_path):
+    params = load_params(
+        write_params(tmp_path, shards={"out_dir": "shards", "images_per_shard": 20, "splits": {"train": 3}})
+    )
+    paths = render_split(params, "train", jobs=2)
+    assert [p.name for p in paths] == ["shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
+    assert all(verify(p) == [] for p in paths)
+    ids = [row["id"] for p in paths for row in Shard(p).index]
+    assert ids == list(range(60))  # unique within the split
+    assert len(read_charset(tmp_path / "shards" / "train" / "charset.json")) == 3877
+    before = {p: p.stat().st_mtime_ns for p in paths}
+
+    paths = render_split(with_train_shards(params, 4), "train", jobs=2)
+    assert len(paths) == 4 and all(p.stat().st_mtime_ns == before[p] for p in paths[:3])
+
+    render_split(with_train_shards(params, 2), "train")
+    assert sorted(p.name for p in (tmp_path / "shards" / "train").glob("*.tar")) == [
+        "shard-00000.tar",
+        "shard-00001.tar",
+    ]
+
+
+def test_render_command_renders_splits(tmp_path):
+    params = write_params(tmp_path, shards={"out_dir": "out", "images_per_shard": 10, "splits": {"val": 2}})
+    result = ocrpipe("render", "--split", "val", "--params", params)
+    assert "val: 2 shard(s)" in result.stdout
+    assert len(list((tmp_path / "out" / "val").glob("shard-*.tar"))) == 2
+
+
+@pytest.mark.parametrize(
+    "section, values, culprit",
+    [
+        ("render", {"height": 3}, "render.height"),
+        ("render", {"blur_sigma": -1}, "render.blur_sigma"),
+        ("render", {"colour": "red"}, "render.colour"),
+        ("corpus", {"digits_length": {"min": 5, "max": 2}}, "corpus.digits_length"),
+        ("corpus", {"mix": {"digits": 0, "en": 0, "zh": 0, "mixed": 0}}, "corpus.mix"),
+        ("charset", {"hanzi": "big5"}, "charset.hanzi"),
+        ("shards", {"images_per_shard": 0}, "shards.images_per_shard"),
+    ],
+)
+def test_bad_params_name_the_field(tmp_path, section, values, culprit):
+    path = write_params(tmp_path, **{section: values})
+    with pytest.raises(ParamsError, match=re.escape(culprit)):
+        load_params(path)
+    result = ocrpipe("render", "--out", tmp_path / "x.tar", "--count", 1, "--params", path, check=False)
+    assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.tar").exists()
+
+
+def test_a_custom_corpus_with_characters_outside_the_charset_lists_them(tmp_path):
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("价格：￥399.00\n𠀀 unusual\n繁體字 ok\n", encoding="utf-8")
+    params = write_params(
+        tmp_path, corpus={"custom_file": "lines.txt", "mix": {"digits": 0, "en": 0, "zh": 0, "mixed": 0, "custom": 1}}
+    )
+    with pytest.raises(CorpusError) as error:
+        Renderer(load_params(params))
+    message = str(error.value)
+    assert str(corpus) in message and "'𠀀'" in message and "'體'" in message and "lines 2, 3" in message
+    assert "'价'" not in message
+
+
+def test_a_custom_corpus_inside_the_charset_is_rendered(tmp_path):
+    (tmp_path / "lines.txt").write_text("发票号码 04400191\n合计 ￥88.50\n", encoding="utf-8")
+    params = write_params(
+        tmp_path, corpus={"custom_file": "lines.txt", "mix": {"digits": 0, "en": 0, "zh": 0, "mixed": 0, "custom": 1}}
+    )
+    renderer = Renderer(load_params(params))
+    labels = {renderer.sample(1, i).label for i in range(20)}
+    assert labels == {"发票号码 04400191", "合计 ￥88.50"}
+
+
+def test_trdg_renders_on_modern_pillow_once_patched():
+    """Stock trdg 1.8.0 calls ImageFont.getsize (gone in Pillow 10); the patch restores it faithfully."""
+    patch_trdg()
+    from trdg.generators import GeneratorFromStrings
+
+    font = str(trdg_asset("fonts/cn/SourceHanSans-Normal.ttf"))
+    generator = GeneratorFromStrings(["价格：￥399.00 含税", "gjpqy"], count=2, fonts=[font], size=32, background_type=1)
+    for image, label in generator:
+        assert isinstance(image, Image.Image) and image.height == 32
+    # Height is the bottom of the ink from the ascender origin: descenders are kept, not clipped.
+    image_font = ImageFont.truetype(font, 32)
+    from trdg import utils
+
+    assert utils.get_text_height(image_font, "gjpqy") == image_font.getbbox("gjpqy")[3]
+    assert utils.get_text_height(image_font, "gjpqy") > image_font.getbbox("gjpqy")[3] - image_font.getbbox("gjpqy")[1]
