@@ -7,7 +7,7 @@ dvc.yaml stages and the Prefect flows call the same functions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,18 +21,18 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=F
 shards_app = typer.Typer(help="Check, look at and unpack shards.", no_args_is_help=True)
 app.add_typer(shards_app, name="shards")
 
-ParamsOption = Annotated[Optional[Path], typer.Option("--params", help="params file (default: ./params.yaml)")]
+ParamsOption = Annotated[Path | None, typer.Option("--params", help="params file (default: ./params.yaml)")]
 # Errors that mean bad input, not a bug: reported in one line, exit status 2.
 INPUT_ERRORS = (ParamsError, FontError, CorpusError, RenderError, ShardError, FileNotFoundError)
 
 
 @app.command()
 def render(
-    out: Annotated[Optional[Path], typer.Option(help="write one shard here (PATH.tar)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write one shard here (PATH.tar)")] = None,
     count: Annotated[int, typer.Option(min=1, help="images in the shard (with --out)")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the shard (with --out)")] = 0,
     split: Annotated[
-        Optional[list[str]], typer.Option(help="render every shard of this split from params (repeatable)")
+        list[str] | None, typer.Option(help="render every shard of this split from params (repeatable)")
     ] = None,
     jobs: Annotated[int, typer.Option(min=0, help="processes for --split (0: params, then one per core)")] = 0,
     params: ParamsOption = None,

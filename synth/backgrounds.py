@@ -72,7 +72,7 @@ class BackgroundPool:
     def __init__(self, weights: BackgroundWeights, height: int, seed: int):
         values = weights.model_dump()
         self.kinds = [kind for kind in KINDS if values[kind] > 0]
-        self.weights = np.array([values[kind] for kind in self.kinds]) / sum(values[kind] for kind in self.kinds)
+        self.cumulative = np.cumsum([values[kind] for kind in self.kinds]) / sum(values[kind] for kind in self.kinds)
         rng = np.random.default_rng([seed, 0xBAC6])
         self.height = height
         tall = 2 * height  # room for a random vertical offset
@@ -90,7 +90,7 @@ class BackgroundPool:
 
     def sample(self, rng: np.random.Generator, width: int, tint: bool) -> tuple[np.ndarray, str]:
         """An RGB (height, width, 3) uint8 background and its kind."""
-        kind = self.kinds[rng.choice(len(self.kinds), p=self.weights)]
+        kind = self.kinds[min(np.searchsorted(self.cumulative, rng.random(), side="right"), len(self.kinds) - 1)]
         if kind == "plain":
             grey = np.full((self.height, width), int(rng.integers(215, 256)), np.uint8)
         else:

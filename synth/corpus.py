@@ -25,7 +25,7 @@ from synth.trdg_compat import trdg_asset
 
 SOURCES = ("digits", "en", "zh", "mixed", "custom")
 
-_LETTERS = re.compile(r"[A-Za-z]{1,12}")
+_WORD_LINE = re.compile(r"^[A-Za-z]{1,12}$", re.MULTILINE)
 
 # Mixed lines: {zh} a Chinese phrase, {En} a capitalised English phrase, {en} a
 # lower-case one, {ACR} an acronym, {int}/{num}/{price}/{digits}/{percent} numbers.
@@ -52,10 +52,10 @@ class CorpusError(ValueError):
     pass
 
 
-def _load_en_words(charset: set[str]) -> np.ndarray:
+def _load_en_words() -> np.ndarray:
+    """Words of trdg's English dictionary made of 1-12 ASCII letters (always in the charset)."""
     text = trdg_asset("dicts/en.txt").read_text(encoding="utf-8", errors="ignore")
-    words = sorted({w for w in text.split() if _LETTERS.fullmatch(w) and set(w) <= charset})
-    return np.array(words)
+    return np.array(sorted(set(_WORD_LINE.findall(text))))
 
 
 def _load_zh_words(charset: set[str], power: float) -> tuple[np.ndarray, np.ndarray]:
@@ -64,11 +64,11 @@ def _load_zh_words(charset: set[str], power: float) -> tuple[np.ndarray, np.ndar
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("jieba is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+    hanzi = "".join(sorted(c for c in charset if "\u4e00" <= c <= "\u9fff"))
+    entry = re.compile(rf"^([{hanzi}]{{1,6}}) (\d+)", re.MULTILINE)  # word, count, part of speech
     counts: dict[str, int] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, count, *_ = line.split(" ")
-        if len(word) <= 6 and all("\u4e00" <= c <= "\u9fff" and c in charset for c in word):
-            counts[word] = counts.get(word, 0) + int(count)
+    for word, count in entry.findall(path.read_text(encoding="utf-8")):
+        counts[word] = counts.get(word, 0) + int(count)
     words = np.array(sorted(counts))
     cumulative = np.cumsum(np.array([counts[w] for w in words], dtype=np.float64) ** power)
     return words, cumulative / cumulative[-1]
@@ -107,10 +107,10 @@ class Corpus:
         weights = params.mix.model_dump()
         self.sources = [s for s in SOURCES if weights[s] > 0]
         total = sum(weights[s] for s in self.sources)
-        self.source_weights = np.array([weights[s] / total for s in self.sources])
+        self.source_cumulative = np.cumsum([weights[s] / total for s in self.sources])
         self.params = params
         needs = set(self.sources)
-        self.en_words = _load_en_words(self.charset) if needs & {"en", "mixed"} else None
+        self.en_words = _load_en_words() if needs & {"en", "mixed"} else None
         self.zh_words, self.zh_cumulative = (
             _load_zh_words(self.charset, params.zh_frequency_power) if needs & {"zh", "mixed"} else (None, None)
         )
@@ -120,9 +120,10 @@ class Corpus:
                 raise CorpusError(f"no {name} word of the dictionary fits the charset")
 
     def sample(self, rng: np.random.Generator) -> tuple[str, str]:
-        source = self.sources[rng.choice(len(self.sources), p=self.source_weights)]
+        pick = np.searchsorted(self.source_cumulative, rng.random(), side="right")
+        source = self.sources[min(pick, len(self.sources) - 1)]
         label = normalise(getattr(self, f"_{source}")(rng))
-        if not label or outside(label, self.charset):  # a template or list slipped: a bug, not bad input
+        if not label or not self.charset.issuperset(label):  # a template or list slipped: a bug, not bad input
             raise AssertionError(f"{source} produced {label!r} with {outside(label, self.charset)}")
         return label, source
 

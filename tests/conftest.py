@@ -24,7 +24,7 @@ def write_params(directory: Path, **sections) -> Path:
 
 
 def ocrpipe(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run([*OCRPIPE, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True)
+    result = subprocess.run([*OCRPIPE, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise AssertionError(f"ocrpipe {' '.join(map(str, args))} exited {result.returncode}:\n{result.stderr}")
     return result

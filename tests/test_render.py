@@ -62,7 +62,9 @@ def test_shard_seeds_differ_across_splits_and_do_not_depend_on_the_count():
 
 
 def with_train_shards(params: Params, count: int) -> Params:
-    return Params.model_validate({**params.model_dump(), "shards": {**params.shards.model_dump(), "splits": {"train": count}}})
+    return Params.model_validate(
+        {**params.model_dump(), "shards": {**params.shards.model_dump(), "splits": {"train": count}}}
+    )
 
 
 def test_render_split_uses_processes_keeps_current_shards_and_drops_extra_ones(tmp_path):
@@ -144,7 +146,9 @@ def test_trdg_renders_on_modern_pillow_once_patched():
     from trdg.generators import GeneratorFromStrings
 
     font = str(trdg_asset("fonts/cn/SourceHanSans-Normal.ttf"))
-    generator = GeneratorFromStrings(["价格：￥399.00 含税", "gjpqy"], count=2, fonts=[font], size=32, background_type=1)
+    generator = GeneratorFromStrings(
+        ["价格：￥399.00 含税", "gjpqy"], count=2, fonts=[font], size=32, background_type=1
+    )
     for image, label in generator:
         assert isinstance(image, Image.Image) and image.height == 32
     # Height is the bottom of the ink from the ascender origin: descenders are kept, not clipped.
