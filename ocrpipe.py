@@ -6,6 +6,8 @@ dvc.yaml stages and the Prefect flows call the same functions.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from synth.fonts import FontError
 from synth.params import ParamsError, load_params
 from synth.render import RenderError
 from synth.shards import ShardError
+from training.data import DataError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 shards_app = typer.Typer(help="Check, look at and unpack shards.", no_args_is_help=True)
@@ -23,7 +26,7 @@ app.add_typer(shards_app, name="shards")
 
 ParamsOption = Annotated[Path | None, typer.Option("--params", help="params file (default: ./params.yaml)")]
 # Errors that mean bad input, not a bug: reported in one line, exit status 2.
-INPUT_ERRORS = (ParamsError, FontError, CorpusError, RenderError, ShardError, FileNotFoundError)
+INPUT_ERRORS = (ParamsError, FontError, CorpusError, RenderError, ShardError, DataError, FileNotFoundError)
 
 
 @app.command()
@@ -67,6 +70,67 @@ def fonts(params: ParamsOption = None):
     charset = build_charset(config.charset)
     fonts = load_fonts(config.fonts.manifest, config.fonts.exclude, charset, config.render.height)
     typer.echo(coverage_report(fonts, charset))
+
+
+def use_backend(config) -> None:
+    """Keras reads KERAS_BACKEND once, at import: set it from params unless the environment did."""
+    os.environ.setdefault("KERAS_BACKEND", config.train.backend)
+
+
+@app.command()
+def train(params: ParamsOption = None):
+    """Train the CRNN on the train shards (resumes from its checkpoint if one is there)."""
+    config = load_params(params)
+    use_backend(config)
+    from training.train import train as run_training
+
+    summary = run_training(config)
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option(help="a saved model (.keras)")],
+    data: Annotated[
+        Path, typer.Option(help="a shard, a folder of shards or {id}_{label} images, or a path<TAB>label file")
+    ],
+    out: Annotated[Path, typer.Option(help="metrics JSON to write (an error picture goes beside it)")],
+    params: ParamsOption = None,
+):
+    """Sequence and character accuracy, overall and per slice (digits, zh, en, mixed)."""
+    use_backend(load_params(params))
+    from training.evaluate import evaluate as run_evaluation
+
+    result = run_evaluation(model, data, out)
+    typer.echo(f"n={result['n']} seq_acc={result['seq_acc']:.4f} char_acc={result['char_acc']:.4f}")
+    for name, figures in result["slices"].items():
+        if figures["n"]:
+            typer.echo(
+                f"  {name:7} n={figures['n']:<6} seq_acc={figures['seq_acc']:.4f} char_acc={figures['char_acc']:.4f}"
+            )
+
+
+@app.command()
+def read(
+    images: Annotated[list[Path], typer.Argument(help="line images, any mode and size")],
+    model: Annotated[Path, typer.Option(help="a saved model (.keras)")] = Path("models/crnn.keras"),
+    params: ParamsOption = None,
+):
+    """Print path<TAB>text for each image; an unreadable image is reported and the rest still read."""
+    use_backend(load_params(params))
+    from training.data import DataError, open_image
+    from training.infer import Reader
+
+    reader, loaded, failed = Reader.load(model), [], False
+    for path in images:
+        try:
+            loaded.append((path, open_image(path)))
+        except DataError as error:
+            typer.echo(f"error: {error}", err=True)
+            failed = True
+    for (path, _), text in zip(loaded, reader.read_images([image for _, image in loaded])):
+        typer.echo(f"{path}\t{text}")
+    raise typer.Exit(1 if failed else 0)
 
 
 @shards_app.command("verify")

@@ -141,6 +141,58 @@ class Shards(Strict):
     jobs: int = Field(0, ge=0)
 
 
+class ConvBlock(Strict):
+    filters: int = Field(ge=1)
+    # (2,2) halves height and width; (2,1) halves only the height so the width survives as time.
+    pool: Literal["2x2", "2x1", "none"] = "none"
+
+
+class Model(Strict):
+    """CRNN sizes. The default is the CPU profile; params-full.yaml holds the paper's (~8.3M)."""
+
+    height: int = Field(32, ge=16, le=128)
+    conv: list[ConvBlock] = [
+        ConvBlock(filters=32, pool="2x2"),
+        ConvBlock(filters=64, pool="2x2"),
+        ConvBlock(filters=96, pool="2x1"),
+        ConvBlock(filters=96, pool="2x1"),
+    ]
+    lstm_units: int = Field(96, ge=1)
+    lstm_layers: int = Field(2, ge=1, le=4)
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _width_pooled_twice(self) -> Model:
+        if sum(block.pool == "2x2" for block in self.conv) != 2:
+            raise ValueError("conv needs exactly two 2x2 pools (time steps = width / 4)")
+        if self.height % 2 ** sum(block.pool != "none" for block in self.conv):
+            raise ValueError("height must divide by 2 for every pool")
+        return self
+
+
+class Train(Strict):
+    # Keras backend for `ocrpipe train` when KERAS_BACKEND is not set (torch trains ~1.7x
+    # faster than tensorflow on CPU: its CTC is cheaper over 3,878 classes).
+    backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
+    train_dir: Path = Path("data/shards/train")
+    val_dir: Path = Path("data/shards/val")
+    model_path: Path = Path("models/crnn.keras")
+    live_dir: Path = Path("dvclive")  # DVCLive curves
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(3e-3, gt=0, le=1)
+    warmup_steps: int = Field(100, ge=0)
+    epochs: int = Field(30, ge=1)
+    steps_per_epoch: int = Field(100, ge=1)
+    # Validation lines scored every epoch (sequence and character accuracy).
+    val_lines: int = Field(500, ge=1)
+    patience: int = Field(5, ge=1)
+    # Wall-clock budget: training stops after the epoch that crosses it (0: none).
+    max_minutes: float = Field(0, ge=0)
+    max_width: int = Field(800, ge=32)
+    augment: bool = True
+    seed: int = Field(0, ge=0)
+
+
 class Params(Strict):
     seed: int = Field(20261121, ge=0)
     charset: Charset = Charset()
@@ -148,6 +200,8 @@ class Params(Strict):
     fonts: Fonts = Fonts()
     render: Render = Render()
     shards: Shards = Shards()
+    model: Model = Model()
+    train: Train = Train()
 
     def rendering_fingerprint(self) -> str:
         """A digest of everything that changes what a shard holds, not where it goes.
@@ -197,5 +251,11 @@ def _resolve_paths(params: Params, base: Path) -> Params:
             "corpus": params.corpus.model_copy(update={"custom_file": resolve(params.corpus.custom_file)}),
             "fonts": params.fonts.model_copy(update={"manifest": resolve(params.fonts.manifest)}),
             "shards": params.shards.model_copy(update={"out_dir": resolve(params.shards.out_dir)}),
+            "train": params.train.model_copy(
+                update={
+                    name: resolve(getattr(params.train, name))
+                    for name in ("train_dir", "val_dir", "model_path", "live_dir")
+                }
+            ),
         }
     )

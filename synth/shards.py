@@ -233,7 +233,7 @@ def verify(path: Path | str) -> list[str]:
     return problems
 
 
-def _label_font(size: int) -> ImageFont.FreeTypeFont:
+def label_font(size: int) -> ImageFont.FreeTypeFont:
     """The manifest font with the most characters, for writing labels on pictures."""
     from synth.fonts import Font, load_manifest
     from synth.params import Fonts
@@ -249,7 +249,7 @@ def preview(path: Path | str, out: Path | str, count: int = 40, scale: int = 2) 
     rows = [(row, Image.open(io.BytesIO(data)).convert("RGB")) for row, data in itertools.islice(shard, count)]
     if not rows:
         raise ShardError(f"{path}: holds no images to preview")
-    font = _label_font(16)
+    font = label_font(16)
     width = min(1600, max(max(img.width * scale for _, img in rows), 600)) + 20
     line, gap = 22, 10
     height = sum(img.height * scale + 2 + 2 * line + gap for _, img in rows) + 10

@@ -1,0 +1,282 @@
+"""Labelled lines for training and evaluation: shards, image folders, `path<TAB>label` files.
+
+Images are read straight from the shards (random access through the index, no
+extraction), converted to grey, resized to the model height keeping the aspect
+ratio, grouped with lines of similar width and padded: numpy batches through
+keras.utils.PyDataset, so every Keras backend trains from the same pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from synth.labels import parse_member_name
+from synth.shards import Shard
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+# Width (in pixels, at the model height) of one CTC time step: the two 2x2 pools.
+PIXELS_PER_STEP = 4
+
+
+class DataError(ValueError):
+    """Labelled data that cannot be used; the message names the file or shard and the line."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One labelled line image: in a shard (member index) or a file."""
+
+    label: str
+    path: Path  # the shard, or the image file
+    member: int | None = None  # index into the shard's index; None for a file
+    width: int | None = None  # pixel size when known without decoding (shards)
+    height: int | None = None
+
+
+def _shard_lines(path: Path) -> list[Line]:
+    shard = Shard(path)
+    return [Line(row["label"], path, i, row["width"], row["height"]) for i, row in enumerate(shard.index)]
+
+
+def _folder_lines(folder: Path) -> list[Line]:
+    lines = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        try:
+            _, label, complete = parse_member_name(path.name)
+        except ValueError:
+            raise DataError(f"{path}: not named {{id}}_{{label}}.{{ext}}") from None
+        if not complete:
+            raise DataError(f"{path}: the label was cut to fit the name; use a path<TAB>label file for it")
+        lines.append(Line(label, path))
+    return lines
+
+
+def _list_lines(listing: Path) -> list[Line]:
+    """`path<TAB>label` per line (PaddleOCR's convention); paths relative to the file."""
+    lines = []
+    for number, text in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
+        if not text.strip():
+            continue
+        path, tab, label = text.partition("\t")
+        if not tab:
+            raise DataError(f"{listing}:{number}: expected path<TAB>label, found no tab")
+        lines.append(Line(label, (listing.parent / path).resolve()))
+    return lines
+
+
+def load_lines(source: Path | str) -> list[Line]:
+    """Every labelled line of a shard, a folder of shards, a folder of images, or a listing file."""
+    source = Path(source)
+    if not source.exists():
+        raise DataError(f"{source}: no such file or folder")
+    if source.is_file():
+        return _shard_lines(source) if source.suffix == ".tar" else _list_lines(source)
+    shards = sorted(source.glob("*.tar"))
+    lines = [line for shard in shards for line in _shard_lines(shard)] if shards else _folder_lines(source)
+    if not lines:
+        raise DataError(f"{source}: holds no labelled images")
+    return lines
+
+
+class ImageReader:
+    """Reads line images; keeps shard files open and reads with pread (safe across threads)."""
+
+    def __init__(self):
+        self._files: dict[Path, int] = {}
+        self._shards: dict[Path, Shard] = {}
+
+    def read(self, line: Line) -> Image.Image:
+        if line.member is None:
+            return open_image(line.path)
+        if line.path not in self._shards:
+            self._shards[line.path] = Shard(line.path)
+            self._files[line.path] = os.open(line.path, os.O_RDONLY)
+        row = self._shards[line.path].index[line.member]
+        data = os.pread(self._files[line.path], row["size"], row["offset"])
+        return decode_image(data, f"{line.path} member {row['member']}")
+
+    def close(self):
+        for descriptor in self._files.values():
+            os.close(descriptor)
+        self._files.clear()
+
+
+def decode_image(data: bytes, name: str) -> Image.Image:
+    import io
+
+    return open_image(io.BytesIO(data), name)
+
+
+def open_image(source, name: str | None = None) -> Image.Image:
+    """Open any mode and size Pillow reads; a decompression bomb or broken file is a DataError."""
+    name = name or str(source)
+    try:
+        with Image.open(source) as image:
+            image.load()
+            return image
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise DataError(f"{name}: cannot read the image: {error}") from None
+
+
+def to_grey(image: Image.Image) -> np.ndarray:
+    """8-bit grey from any mode: 16-bit scaled, transparency composited on white, palettes expanded."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        return np.clip(values * 255.0 / top, 0, 255).astype(np.uint8)
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        return np.clip(values * (255.0 if values.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.mode in ("P", "PA") or "A" in image.getbands():
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return np.asarray(image.convert("L"))
+
+
+def to_model_input(grey: np.ndarray, height: int) -> np.ndarray:
+    """Resize to the model height keeping the aspect ratio; at least one time step wide."""
+    width = max(PIXELS_PER_STEP, round(grey.shape[1] * height / grey.shape[0]))
+    interpolation = cv2.INTER_AREA if grey.shape[0] > height else cv2.INTER_LINEAR
+    return cv2.resize(grey, (width, height), interpolation=interpolation)
+
+
+def augment(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light, label-preserving changes for training: width stretch, contrast, noise, inversion."""
+    if rng.random() < 0.5:
+        width = max(PIXELS_PER_STEP, round(grey.shape[1] * rng.uniform(0.85, 1.15)))
+        grey = cv2.resize(grey, (width, grey.shape[0]), interpolation=cv2.INTER_LINEAR)
+    values = grey.astype(np.float32)
+    if rng.random() < 0.5:
+        values = (values - values.mean()) * rng.uniform(0.6, 1.2) + values.mean() + rng.uniform(-25, 25)
+    if rng.random() < 0.3:
+        values += rng.normal(0, rng.uniform(2, 10), values.shape)
+    if rng.random() < 0.2:
+        values = 255 - values
+    return np.clip(values, 0, 255).astype(np.uint8)
+
+
+def encode_label(label: str, index: dict[str, int], where: str) -> list[int]:
+    """Class ids (charset position + 1; 0 is the CTC blank); a character outside the charset is an error."""
+    try:
+        return [index[c] for c in label]
+    except KeyError as error:
+        raise DataError(f"{where}: label {label!r} has {error.args[0]!r}, which is not in the charset") from None
+
+
+def output_lengths(widths: np.ndarray) -> np.ndarray:
+    return np.ceil(np.asarray(widths) / PIXELS_PER_STEP).astype(np.int32)
+
+
+def pad_batch(images: list[np.ndarray], multiple: int = 32) -> np.ndarray:
+    """(batch, height, width, 1) float32 in [0, 1]; padded on the right by repeating the last
+    column, so the backward LSTM sees background; width rounded up to limit shape variety."""
+    width = math.ceil(max(image.shape[1] for image in images) / multiple) * multiple
+    batch = np.stack(
+        [cv2.copyMakeBorder(image, 0, 0, 0, width - image.shape[1], cv2.BORDER_REPLICATE) for image in images]
+    )
+    return (batch[..., None] / np.float32(255)).astype(np.float32)
+
+
+# Keras is imported here, not at the top: the backend must be chosen (KERAS_BACKEND) before.
+def line_batches(*args, **kwargs):
+    """A LineBatches (keras.utils.PyDataset); see its docstring."""
+    import keras
+
+    class LineBatches(keras.utils.PyDataset):
+        """Batches of lines of similar width: x (batch, height, width, 1) in [0, 1], y packed for CTC.
+
+        y[:, 0] is each line's real number of time steps (its unpadded width / 4), y[:, 1:]
+        its class ids padded with 0: the loss reads the real lengths from there.
+        An epoch is `steps` batches of an endless, seeded sequence of shuffled passes over
+        the lines, so epochs can be short and a resumed run sees new batches.
+        """
+
+        def __init__(
+            self,
+            lines,
+            charset,
+            height,
+            batch_size,
+            *,
+            steps=None,
+            shuffle=False,
+            augment_images=False,
+            seed=0,
+            max_width=None,
+            workers=1,
+        ):
+            super().__init__(workers=workers, use_multiprocessing=False)
+            index = {c: i + 1 for i, c in enumerate(charset)}
+            self.targets = [encode_label(line.label, index, f"{line.path}[{line.member}]") for line in lines]
+            widths = np.array([_model_width(line, height) for line in lines])
+            keep = widths <= max_width if max_width else np.ones(len(lines), bool)
+            if not keep.any():
+                raise DataError(f"no line is narrower than max_width={max_width}")
+            self.lines = [line for line, k in zip(lines, keep) if k]
+            self.targets = [target for target, k in zip(self.targets, keep) if k]
+            self.skipped = int((~keep).sum())
+            self.widths = widths[keep]
+            self.height, self.batch_size, self.shuffle, self.augment = height, batch_size, shuffle, augment_images
+            self.seed, self.epoch, self.reader = seed, 0, ImageReader()
+            self.pass_length = math.ceil(len(self.lines) / batch_size)
+            self.steps = steps or self.pass_length
+            self._plans: dict[int, list[np.ndarray]] = {}
+
+        def _plan(self, cycle: int) -> list[np.ndarray]:
+            """One pass: lines sorted by (jittered) width, cut into batches, batches shuffled."""
+            if cycle not in self._plans:
+                rng = np.random.default_rng([self.seed, cycle])
+                jitter = rng.uniform(0, 48, len(self.widths)) if self.shuffle else 0
+                order = np.argsort(self.widths + jitter, kind="stable")
+                batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+                if self.shuffle:
+                    batches = [batches[i] for i in rng.permutation(len(batches))]
+                self._plans = {cycle: batches}
+            return self._plans[cycle]
+
+        def __len__(self):
+            return self.steps
+
+        def __getitem__(self, i):
+            position = self.epoch * self.steps + i if self.shuffle else i
+            members = self._plan(position // self.pass_length)[position % self.pass_length]
+            rng = np.random.default_rng([self.seed, position, 1])
+            images = []
+            for k in members:
+                grey = to_model_input(to_grey(self.reader.read(self.lines[k])), self.height)
+                images.append(augment(grey, rng) if self.augment else grey)
+            x = pad_batch(images)
+            longest = max(len(self.targets[k]) for k in members)
+            y = np.zeros((len(members), 1 + longest), np.float32)
+            y[:, 0] = np.minimum(output_lengths([image.shape[1] for image in images]), x.shape[2] // PIXELS_PER_STEP)
+            for row, k in enumerate(members):
+                y[row, 1 : 1 + len(self.targets[k])] = self.targets[k]
+            return x, y
+
+        def on_epoch_end(self):
+            self.epoch += 1
+
+    return LineBatches(*args, **kwargs)
+
+
+def _model_width(line: Line, height: int) -> int:
+    if line.width is None:  # a file: read the size from its header only
+        try:
+            with Image.open(line.path) as image:
+                width, line_height = image.size
+        except (OSError, Image.DecompressionBombError) as error:
+            raise DataError(f"{line.path}: cannot read the image: {error}") from None
+    else:
+        width, line_height = line.width, line.height
+    return max(PIXELS_PER_STEP, round(width * height / line_height))

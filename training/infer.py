@@ -1,0 +1,64 @@
+"""Reading lines with a saved model: load (safe mode), batch by width, predict, CTC-decode.
+
+The saved model outputs per-frame probabilities only; decoding (greedy CTC, blank
+at index 0) happens here, so the model exports cleanly to any runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from training.data import PIXELS_PER_STEP, pad_batch, to_grey, to_model_input
+
+
+def charset_path(model_path: Path) -> Path:
+    """The charset travels beside the model: models/crnn.keras -> models/crnn.charset.json."""
+    return model_path.with_name(model_path.stem + ".charset.json")
+
+
+@dataclass
+class Reader:
+    model: keras.Model
+    charset: str
+    height: int
+
+    @classmethod
+    def load(cls, model_path: Path | str) -> Reader:
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise FileNotFoundError(f"{model_path}: no such model")
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+        charset = "".join(json.loads(charset_path(model_path).read_text(encoding="utf-8"))["characters"])
+        if model.output_shape[-1] != len(charset) + 1:
+            raise ValueError(f"{model_path}: {model.output_shape[-1]} classes, charset has {len(charset)} + blank")
+        return cls(model, charset, model.input_shape[1])
+
+    def decode(self, probabilities: np.ndarray, lengths: np.ndarray) -> list[str]:
+        """Greedy CTC: best class per frame, repeats merged, blanks (class 0) dropped."""
+        decoded, _ = keras.ops.ctc_decode(
+            probabilities, np.asarray(lengths, np.int32), strategy="greedy", merge_repeated=True, mask_index=0
+        )
+        paths = keras.ops.convert_to_numpy(decoded[0])
+        return ["".join(self.charset[c - 1] for c in path if c > 0) for path in paths]
+
+    def read_arrays(self, greys: list[np.ndarray], batch_size: int = 64) -> list[str]:
+        """Texts of grey line images (any size), batched with lines of similar width."""
+        lines = [to_model_input(grey, self.height) for grey in greys]
+        texts: list[str] = [""] * len(lines)
+        order = np.argsort([line.shape[1] for line in lines], kind="stable")
+        for start in range(0, len(order), batch_size):
+            members = order[start : start + batch_size]
+            x = pad_batch([lines[k] for k in members])
+            probabilities = keras.ops.convert_to_numpy(self.model(x, training=False))
+            lengths = [min(-(-lines[k].shape[1] // PIXELS_PER_STEP), probabilities.shape[1]) for k in members]
+            for k, text in zip(members, self.decode(probabilities, lengths)):
+                texts[k] = text
+        return texts
+
+    def read_images(self, images) -> list[str]:
+        return self.read_arrays([to_grey(image) for image in images])

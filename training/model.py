@@ -1,0 +1,57 @@
+"""The CRNN: convolutional features -> map-to-sequence -> bidirectional LSTMs -> per-frame classes.
+
+Shi, Bai and Yao, "An End-to-End Trainable Neural Network for Image-based Sequence
+Recognition" (2015). Named stages, as in clovaai's deep-text-recognition-benchmark:
+each is a small function, swappable on its own. Width is free: one time step per
+4 pixels of the input line (two 2x2 pools; the others are 2x1 so the width survives).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from synth.params import Model as ModelParams
+
+
+def feature_extraction(x, params: ModelParams):
+    for number, block in enumerate(params.conv, 1):
+        x = layers.Conv2D(block.filters, 3, padding="same", use_bias=False, name=f"conv{number}")(x)
+        x = layers.BatchNormalization(name=f"bn{number}")(x)
+        x = layers.ReLU(name=f"relu{number}")(x)
+        if block.pool != "none":
+            size = (2, 2) if block.pool == "2x2" else (2, 1)
+            x = layers.MaxPooling2D(size, name=f"pool{number}")(x)
+    return x
+
+
+def map_to_sequence(x, params: ModelParams):
+    """(batch, height', width', channels) -> (batch, width', height' * channels): one frame per column."""
+    pools = sum(block.pool != "none" for block in params.conv)
+    features = (params.height // 2**pools) * params.conv[-1].filters
+    x = layers.Permute((2, 1, 3), name="columns_first")(x)
+    return layers.Reshape((-1, features), name="to_sequence")(x)
+
+
+def sequence_modelling(x, params: ModelParams):
+    for number in range(1, params.lstm_layers + 1):
+        lstm = layers.LSTM(params.lstm_units, return_sequences=True, dropout=params.dropout)
+        x = layers.Bidirectional(lstm, name=f"bilstm{number}")(x)
+    return x
+
+
+def prediction(x, classes: int):
+    return layers.Dense(classes, name="logits")(x)
+
+
+def build_crnn(params: ModelParams, charset_size: int) -> tuple[keras.Model, keras.Model]:
+    """(training model with logits, inference model with probabilities); they share weights.
+
+    Classes: 0 is the CTC blank, charset character i is class i + 1.
+    """
+    image = keras.Input((params.height, None, 1), name="image")
+    logits = prediction(
+        sequence_modelling(map_to_sequence(feature_extraction(image, params), params), params), charset_size + 1
+    )
+    probabilities = layers.Softmax(name="probabilities")(logits)
+    return keras.Model(image, logits, name="crnn_train"), keras.Model(image, probabilities, name="crnn")

@@ -1,0 +1,190 @@
+"""`ocrpipe train`: the CRNN on the rendered shards, with CTC, resumable, best model kept.
+
+- loss: keras.ops.ctc_loss, blank at class 0, each line's real (unpadded) number of frames
+- Adam on a warm-up + cosine schedule, gradient norm clipped
+- every epoch: validation sequence and character accuracy; the best model (by validation
+  character accuracy) is saved, atomically, as the inference model (probabilities out);
+  early stopping; an optional wall-clock budget
+- every epoch: a checkpoint of weights, optimizer and epoch (keras BackupAndRestore); a
+  run killed at any moment and started again resumes from it; it is removed when training ends
+- curves (loss, val seq_acc, val char_acc) through DVCLive for `dvc plots`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+from keras import ops
+
+from synth.charset import build_charset, read_charset
+from synth.params import Params
+from training.data import ImageReader, line_batches, load_lines, to_grey
+from training.evaluate import scores
+from training.infer import Reader, charset_path
+from training.model import build_crnn
+
+
+def ctc_loss(y_true, y_pred):
+    """CTC over logits; y_true packs each line's frame count (column 0) and class ids (padded with 0)."""
+    frames = ops.cast(y_true[:, 0], "int32")
+    targets = ops.cast(y_true[:, 1:], "int32")
+    target_lengths = ops.sum(ops.cast(targets > 0, "int32"), axis=1)
+    return ops.ctc_loss(targets, y_pred, target_lengths, frames, mask_index=0)
+
+
+def save_atomically(model: keras.Model, path: Path) -> None:
+    """Never a half-written model under the final name: save beside it, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(partial)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class Validation(keras.callbacks.Callback):
+    """Reads the validation lines with the inference model; adds val_seq_acc and val_char_acc to the logs."""
+
+    def __init__(self, reader: Reader, lines):
+        super().__init__()
+        self.reader, self.truths = reader, [line.label for line in lines]
+        images = ImageReader()
+        self.greys = [to_grey(images.read(line)) for line in lines]
+        images.close()
+
+    def on_epoch_end(self, epoch, logs=None):
+        result = scores(self.reader.read_arrays(self.greys), self.truths)
+        logs["val_seq_acc"], logs["val_char_acc"] = result["seq_acc"], result["char_acc"]
+        print(f" - val_seq_acc: {result['seq_acc']:.4f} - val_char_acc: {result['char_acc']:.4f}")
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Saves the inference model whenever validation character accuracy improves."""
+
+    def __init__(self, inference: keras.Model, path: Path, state: Path):
+        super().__init__()
+        self.inference, self.path, self.state = inference, path, state
+        self.best = json.loads(state.read_text())["best"] if state.exists() else -1.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs["val_char_acc"] > self.best:
+            self.best = logs["val_char_acc"]
+            save_atomically(self.inference, self.path)
+            self.state.parent.mkdir(parents=True, exist_ok=True)
+            self.state.write_text(json.dumps({"best": self.best, "epoch": epoch + 1}))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds, self.started = minutes * 60, time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.seconds and time.monotonic() - self.started > self.seconds:
+            print(f"time budget of {self.seconds / 60:g} min reached after epoch {epoch + 1}")
+            self.model.stop_training = True
+
+
+class LiveCurves(keras.callbacks.Callback):
+    """Per-epoch curves through dvclive (a plain keras Callback: DVCLive's own needs TensorFlow)."""
+
+    def __init__(self, directory: Path, resume: bool):
+        super().__init__()
+        from dvclive import Live
+
+        self.live = Live(str(directory), resume=resume, save_dvc_exp=False, dvcyaml=None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.live.step = epoch + 1
+        for name in ("loss", "val_seq_acc", "val_char_acc"):
+            self.live.log_metric(name, float(logs[name]))
+        self.live.log_metric("learning_rate", float(ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+        self.live.next_step()
+
+    def on_train_end(self, logs=None):
+        self.live.end()
+
+
+class FollowEpoch(keras.callbacks.Callback):
+    """Tells the batches which epoch runs, so a resumed run draws new batches."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.epoch = epoch
+
+
+def train(params: Params) -> dict:
+    p, started = params.train, time.monotonic()
+    charset_file = p.train_dir / "charset.json"
+    charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
+    keras.utils.set_random_seed(p.seed)
+    train_model, inference = build_crnn(params.model, len(charset))
+    print(
+        f"CRNN: {inference.count_params():,} parameters, {len(charset)} characters + blank, backend {keras.backend.backend()}"
+    )
+
+    height = params.model.height
+    batches = line_batches(
+        load_lines(p.train_dir), charset, height, p.batch_size,
+        steps=p.steps_per_epoch, shuffle=True, augment_images=p.augment, seed=p.seed, max_width=p.max_width,
+    )  # fmt: skip
+    if batches.skipped:
+        print(f"{batches.skipped} training lines wider than {p.max_width} px left out")
+    val_lines = load_lines(p.val_dir)[: p.val_lines]
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=p.learning_rate / 10,
+        warmup_target=p.learning_rate,
+        warmup_steps=p.warmup_steps,
+        decay_steps=max(1, p.epochs * p.steps_per_epoch - p.warmup_steps),
+        alpha=0.05,
+    )
+    train_model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=ctc_loss)
+
+    # The checkpoint belongs to these exact params; a stale one (params changed) is dropped.
+    backup = p.model_path.with_name(f".{p.model_path.stem}.checkpoint")
+    fingerprint = hashlib.sha256(params.model_dump_json(include={"model", "train", "charset"}).encode()).hexdigest()
+    stamp = backup / "params.sha256"
+    if backup.exists() and (not stamp.exists() or stamp.read_text() != fingerprint):
+        print(f"{backup}: checkpoint of other params, starting afresh")
+        shutil.rmtree(backup)
+    resuming = backup.exists()
+    backup.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
+
+    reader = Reader(inference, charset, height)
+    callbacks = [
+        FollowEpoch(batches),
+        Validation(reader, val_lines),
+        KeepBest(inference, p.model_path, backup / "best.json"),
+        keras.callbacks.EarlyStopping(monitor="val_char_acc", mode="max", patience=p.patience),
+        TimeBudget(p.max_minutes),
+        LiveCurves(p.live_dir, resume=resuming),
+        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
+    ]
+    charset_path(p.model_path).parent.mkdir(parents=True, exist_ok=True)
+    partial = charset_path(p.model_path).with_suffix(".partial")
+    partial.write_text(json.dumps({"characters": list(charset)}, ensure_ascii=False), encoding="utf-8")
+    partial.replace(charset_path(p.model_path))
+
+    keep_best = next(c for c in callbacks if isinstance(c, KeepBest))
+    history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=2 if os.environ.get("CI") else 1)
+    epochs_run = len(history.history.get("loss", []))
+    return {
+        "model": str(p.model_path),
+        "resumed": resuming,
+        "epochs_run": epochs_run,
+        "lines_seen": epochs_run * p.steps_per_epoch * p.batch_size,
+        "minutes": round((time.monotonic() - started) / 60, 2),
+        "best_val_char_acc": round(keep_best.best, 4),
+    }
