@@ -1,5 +1,6 @@
 # The two commands of the README. Each creates .venv and installs what it needs.
-#   make run    the main job: render the dataset of params.yaml, verify it, write a preview
+#   make run    the main job: render the dataset of params.yaml, verify it, write a preview,
+#               train the CRNN (CPU profile), evaluate it on the test split
 #   make test   the test suite
 PYTHON ?= python3
 VENV := .venv
@@ -19,6 +20,8 @@ run: $(INSTALLED)
 	$(BIN)/ocrpipe render --split train --split val --split test
 	$(BIN)/ocrpipe shards verify data/shards/*/shard-*.tar
 	$(BIN)/ocrpipe shards preview data/shards/train/shard-00000.tar --out data/preview.png
+	$(BIN)/ocrpipe train
+	$(BIN)/ocrpipe evaluate --model models/crnn.keras --data data/shards/test --out metrics/eval.json
 
 test: $(INSTALLED)
 	$(BIN)/pytest

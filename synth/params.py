@@ -143,6 +143,7 @@ class Shards(Strict):
 
 class ConvBlock(Strict):
     filters: int = Field(ge=1)
+    kernel: int = Field(3, ge=1, le=7)
     # (2,2) halves height and width; (2,1) halves only the height so the width survives as time.
     pool: Literal["2x2", "2x1", "none"] = "none"
 
@@ -186,6 +187,9 @@ class Train(Strict):
     # Validation lines scored every epoch (sequence and character accuracy).
     val_lines: int = Field(500, ge=1)
     patience: int = Field(5, ge=1)
+    # Early stopping watches only from this epoch on: CTC's first steps sit on a plateau
+    # (every frame blank, accuracy 0) that says nothing about convergence.
+    patience_from_epoch: int = Field(10, ge=0)
     # Wall-clock budget: training stops after the epoch that crosses it (0: none).
     max_minutes: float = Field(0, ge=0)
     max_width: int = Field(800, ge=32)

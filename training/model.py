@@ -4,6 +4,12 @@ Shi, Bai and Yao, "An End-to-End Trainable Neural Network for Image-based Sequen
 Recognition" (2015). Named stages, as in clovaai's deep-text-recognition-benchmark:
 each is a small function, swappable on its own. Width is free: one time step per
 4 pixels of the input line (two 2x2 pools; the others are 2x1 so the width survives).
+
+One change to the paper: the output layer reads the per-frame convolutional features
+beside the LSTMs' output (a shortcut). Through two freshly initialised BiLSTMs, CTC
+sits for hundreds of steps on its all-blank plateau: on 16 digit lines the plain stack
+was still at loss 12.9 after 200 Adam steps, the shortcut at 0.02 after 160. The
+LSTMs then add the context the convolutions cannot see.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from synth.params import Model as ModelParams
 
 def feature_extraction(x, params: ModelParams):
     for number, block in enumerate(params.conv, 1):
-        x = layers.Conv2D(block.filters, 3, padding="same", use_bias=False, name=f"conv{number}")(x)
+        x = layers.Conv2D(block.filters, block.kernel, padding="same", use_bias=False, name=f"conv{number}")(x)
         x = layers.BatchNormalization(name=f"bn{number}")(x)
         x = layers.ReLU(name=f"relu{number}")(x)
         if block.pool != "none":
@@ -50,8 +56,8 @@ def build_crnn(params: ModelParams, charset_size: int) -> tuple[keras.Model, ker
     Classes: 0 is the CTC blank, charset character i is class i + 1.
     """
     image = keras.Input((params.height, None, 1), name="image")
-    logits = prediction(
-        sequence_modelling(map_to_sequence(feature_extraction(image, params), params), params), charset_size + 1
-    )
+    frames = map_to_sequence(feature_extraction(image, params), params)
+    context = sequence_modelling(frames, params)
+    logits = prediction(layers.Concatenate(name="frames_and_context")([frames, context]), charset_size + 1)
     probabilities = layers.Softmax(name="probabilities")(logits)
     return keras.Model(image, logits, name="crnn_train"), keras.Model(image, probabilities, name="crnn")

@@ -24,7 +24,8 @@ from keras import ops
 
 from synth.charset import build_charset, read_charset
 from synth.params import Params
-from training.data import ImageReader, line_batches, load_lines, to_grey
+from training.batches import LineBatches
+from training.data import ImageReader, load_lines, to_grey
 from training.evaluate import scores
 from training.infer import Reader, charset_path
 from training.model import build_crnn
@@ -134,12 +135,12 @@ def train(params: Params) -> dict:
     )
 
     height = params.model.height
-    batches = line_batches(
+    batches = LineBatches(
         load_lines(p.train_dir), charset, height, p.batch_size,
         steps=p.steps_per_epoch, shuffle=True, augment_images=p.augment, seed=p.seed, max_width=p.max_width,
     )  # fmt: skip
     if batches.skipped:
-        print(f"{batches.skipped} training lines wider than {p.max_width} px left out")
+        print(f"{batches.skipped} training lines left out: wider than {p.max_width} px or too narrow for CTC")
     val_lines = load_lines(p.val_dir)[: p.val_lines]
 
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -167,7 +168,9 @@ def train(params: Params) -> dict:
         FollowEpoch(batches),
         Validation(reader, val_lines),
         KeepBest(inference, p.model_path, backup / "best.json"),
-        keras.callbacks.EarlyStopping(monitor="val_char_acc", mode="max", patience=p.patience),
+        keras.callbacks.EarlyStopping(
+            monitor="val_char_acc", mode="max", patience=p.patience, start_from_epoch=p.patience_from_epoch
+        ),
         TimeBudget(p.max_minutes),
         LiveCurves(p.live_dir, resume=resuming),
         keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
