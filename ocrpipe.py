@@ -72,16 +72,16 @@ def fonts(params: ParamsOption = None):
     typer.echo(coverage_report(fonts, charset))
 
 
-def use_backend(config) -> None:
+def use_backend(backend: str) -> None:
     """Keras reads KERAS_BACKEND once, at import: set it from params unless the environment did."""
-    os.environ.setdefault("KERAS_BACKEND", config.train.backend)
+    os.environ.setdefault("KERAS_BACKEND", backend)
 
 
 @app.command()
 def train(params: ParamsOption = None):
     """Train the CRNN on the train shards (resumes from its checkpoint if one is there)."""
     config = load_params(params)
-    use_backend(config)
+    use_backend(config.train.backend)
     from training.train import train as run_training
 
     summary = run_training(config)
@@ -98,10 +98,11 @@ def evaluate(
     params: ParamsOption = None,
 ):
     """Sequence and character accuracy, overall and per slice (digits, zh, en, mixed)."""
-    use_backend(load_params(params))
+    config = load_params(params)
+    use_backend(config.read.backend)
     from training.evaluate import evaluate as run_evaluation
 
-    result = run_evaluation(model, data, out)
+    result = run_evaluation(model, data, out, config.read.batch_size)
     typer.echo(f"n={result['n']} seq_acc={result['seq_acc']:.4f} char_acc={result['char_acc']:.4f}")
     for name, figures in result["slices"].items():
         if figures["n"]:
@@ -117,7 +118,8 @@ def read(
     params: ParamsOption = None,
 ):
     """Print path<TAB>text for each image; an unreadable image is reported and the rest still read."""
-    use_backend(load_params(params))
+    config = load_params(params)
+    use_backend(config.read.backend)
     from training.data import DataError, open_image
     from training.infer import Reader
 
@@ -128,7 +130,8 @@ def read(
         except DataError as error:
             typer.echo(f"error: {error}", err=True)
             failed = True
-    for (path, _), text in zip(loaded, reader.read_images([image for _, image in loaded])):
+    texts = reader.read_images([image for _, image in loaded], config.read.batch_size)
+    for (path, _), text in zip(loaded, texts):
         typer.echo(f"{path}\t{text}")
     raise typer.Exit(1 if failed else 0)
 

@@ -31,7 +31,7 @@ def main() -> None:
 
     from synth.params import load_params
 
-    os.environ.setdefault("KERAS_BACKEND", load_params(args.params).train.backend)
+    os.environ.setdefault("KERAS_BACKEND", load_params(args.params).read.backend)
     import keras
 
     from training.data import ImageReader, load_lines, to_grey

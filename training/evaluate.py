@@ -111,7 +111,8 @@ def error_sheet(load_image, predictions, truths, path: Path, worst: int = 24) ->
     x = width + 10
     draw.text((x, 10), "most confused (truth → read)", fill="black", font=font)
     for row, ((source, target), count) in enumerate(top):
-        draw.text((x, 36 + 22 * row), f"{source or '∅'} → {target or '∅'}   ×{count}", fill="black", font=font)
+        shown = [f"'{c}'" if c else "∅" for c in (source, target)]  # quoted, so a space shows
+        draw.text((x, 36 + 22 * row), f"{shown[0]} → {shown[1]}   ×{count}", fill="black", font=font)
     with AtomicFile(path) as file:
         sheet.save(file, format="PNG")
 

@@ -53,12 +53,12 @@ class Reader:
         order = np.argsort([line.shape[1] for line in lines], kind="stable")
         for start in range(0, len(order), batch_size):
             members = order[start : start + batch_size]
-            x = pad_batch([lines[k] for k in members])
-            probabilities = keras.ops.convert_to_numpy(self.model(x, training=False))
+            x = pad_batch([lines[k] for k in members], multiple=128)  # few shapes: few graph traces
+            probabilities = keras.ops.convert_to_numpy(self.model.predict_on_batch(x))  # no autograd
             lengths = [min(-(-lines[k].shape[1] // PIXELS_PER_STEP), probabilities.shape[1]) for k in members]
             for k, text in zip(members, self.decode(probabilities, lengths)):
                 texts[k] = text
         return texts
 
-    def read_images(self, images) -> list[str]:
-        return self.read_arrays([to_grey(image) for image in images])
+    def read_images(self, images, batch_size: int = 64) -> list[str]:
+        return self.read_arrays([to_grey(image) for image in images], batch_size)

@@ -159,7 +159,7 @@ def train(params: Params) -> dict:
     if backup.exists() and (not stamp.exists() or stamp.read_text() != fingerprint):
         print(f"{backup}: checkpoint of other params, starting afresh")
         shutil.rmtree(backup)
-    resuming = backup.exists()
+    resuming = (backup / "training_metadata.json").exists()  # written by BackupAndRestore after an epoch
     backup.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
 
