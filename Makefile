@@ -9,9 +9,9 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: run test bench
 
+# pip 24.0: trdg 1.8.0 pins arabic-reshaper 2.1.3, whose metadata pip >= 24.1 rejects.
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	# trdg 1.8.0 pins arabic-reshaper 2.1.3, whose metadata pip >= 24.1 rejects.
 	$(BIN)/python -m pip install --quiet 'pip==24.0'
 	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
 	touch $@

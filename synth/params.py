@@ -47,20 +47,24 @@ class Charset(Strict):
     extra: str = ""
 
 
-class Mix(Strict):
-    """Relative weights of the text sources; they need not sum to 1."""
+class Weights(Strict):
+    """Relative weights: they need not sum to 1, but one must be above 0."""
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("all weights are 0")
+        return self
+
+
+class Mix(Weights):
+    """Relative weights of the text sources."""
 
     digits: float = Field(0.25, ge=0)
     en: float = Field(0.25, ge=0)
     zh: float = Field(0.25, ge=0)
     mixed: float = Field(0.25, ge=0)
     custom: float = Field(0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _some_weight(self) -> Mix:
-        if sum(self.model_dump().values()) <= 0:
-            raise ValueError("all weights are 0")
-        return self
 
 
 class Corpus(Strict):
@@ -88,19 +92,13 @@ class Fonts(Strict):
     exclude: list[str] = []
 
 
-class Backgrounds(Strict):
+class Backgrounds(Weights):
     """Relative weights of the background kinds."""
 
     plain: float = Field(0.25, ge=0)
     gaussian: float = Field(0.3, ge=0)
     quasicrystal: float = Field(0.15, ge=0)
     image: float = Field(0.3, ge=0)
-
-    @model_validator(mode="after")
-    def _some_weight(self) -> Backgrounds:
-        if sum(self.model_dump().values()) <= 0:
-            raise ValueError("all weights are 0")
-        return self
 
 
 class Render(Strict):
