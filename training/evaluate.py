@@ -5,7 +5,8 @@
   two empty strings scoring 1 (rapidfuzz computes the distance)
 - *_norm: the same after Unicode NFKC and removing whitespace
 - slices, from the label's characters: digits (only ASCII digits), en (only ASCII,
-  not only digits), zh (hanzi and CJK punctuation, no ASCII letters or digits), mixed (the rest)
+  not only digits), zh (hanzi and CJK punctuation, no ASCII letters or digits), mixed (the
+  rest, and the empty label)
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ SLICES = ("digits", "en", "zh", "mixed")
 
 
 def slice_of(label: str) -> str:
-    if label and all("0" <= c <= "9" for c in label):
+    if not label:
+        return "mixed"
+    if all("0" <= c <= "9" for c in label):
         return "digits"
     if label.isascii():
         return "en"
