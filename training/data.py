@@ -8,6 +8,7 @@ keras.utils.PyDataset, so every Keras backend trains from the same pipeline.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -111,8 +112,6 @@ class ImageReader:
 
 
 def decode_image(data: bytes, name: str) -> Image.Image:
-    import io
-
     return open_image(io.BytesIO(data), name)
 
 
