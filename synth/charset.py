@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from synth.params import Charset
+from synth.shards import AtomicFile
 
 PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
 # Full-width punctuation and symbols common in Simplified Chinese print.
@@ -54,10 +55,8 @@ def write_charset(charset: str, path: Path) -> None:
                 "shards rendered with different charsets belong in different folders"
             )
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(document, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
-    partial.replace(path)
+    with AtomicFile(path) as file:
+        file.write((json.dumps(document, ensure_ascii=False, indent=0) + "\n").encode("utf-8"))
 
 
 def read_charset(path: Path) -> str:

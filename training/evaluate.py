@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 from tqdm import tqdm
 
+from synth.shards import AtomicFile
 from training.data import ImageReader, load_lines, to_grey
 
 SLICES = ("digits", "en", "zh", "mixed")
@@ -90,7 +91,7 @@ def error_sheet(load_image, predictions, truths, path: Path, worst: int = 24) ->
 
     load_image(i) gives line i's image; only the worst lines are read again.
     """
-    from synth.shards import AtomicFile, label_font
+    from synth.shards import label_font
 
     font = label_font(16)
     ranked = sorted(range(len(truths)), key=lambda i: char_accuracy(predictions[i], truths[i]))
@@ -135,9 +136,7 @@ def evaluate(model_path: Path, data: Path, out: Path, batch_size: int = 64) -> d
     truths = [line.label for line in lines]
     result = {"model": str(model_path), "data": str(data), **metrics(predictions, truths)}
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(out)
+    with AtomicFile(out) as file:
+        file.write((json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     error_sheet(lambda i: images.read(lines[i]), predictions, truths, out.with_name(out.stem + ".errors.png"))
     return result

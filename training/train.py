@@ -24,6 +24,7 @@ from keras import ops
 
 from synth.charset import build_charset, read_charset
 from synth.params import Params
+from synth.shards import AtomicFile
 from training.batches import LineBatches
 from training.data import ImageReader, load_lines, to_grey
 from training.evaluate import scores
@@ -175,10 +176,8 @@ def train(params: Params) -> dict:
         LiveCurves(p.live_dir, resume=resuming),
         keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
     ]
-    charset_path(p.model_path).parent.mkdir(parents=True, exist_ok=True)
-    partial = charset_path(p.model_path).with_suffix(".partial")
-    partial.write_text(json.dumps({"characters": list(charset)}, ensure_ascii=False), encoding="utf-8")
-    partial.replace(charset_path(p.model_path))
+    with AtomicFile(charset_path(p.model_path)) as file:
+        file.write(json.dumps({"characters": list(charset)}, ensure_ascii=False).encode("utf-8"))
 
     keep_best = next(c for c in callbacks if isinstance(c, KeepBest))
     history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=2 if os.environ.get("CI") else 1)
