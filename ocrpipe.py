@@ -7,7 +7,6 @@ dvc.yaml stages and the Prefect flows call the same functions.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,15 +17,28 @@ from synth.fonts import FontError
 from synth.params import ParamsError, load_params
 from synth.render import RenderError
 from synth.shards import ShardError
+from training import use_backend
 from training.data import DataError
+from training.registry import RegistryError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 shards_app = typer.Typer(help="Check, look at and unpack shards.", no_args_is_help=True)
 app.add_typer(shards_app, name="shards")
+models_app = typer.Typer(help="The registry: versions of the crnn model, their metrics and stages.")
+app.add_typer(models_app, name="models")
 
 ParamsOption = Annotated[Path | None, typer.Option("--params", help="params file (default: ./params.yaml)")]
 # Errors that mean bad input, not a bug: reported in one line, exit status 2.
-INPUT_ERRORS = (ParamsError, FontError, CorpusError, RenderError, ShardError, DataError, FileNotFoundError)
+INPUT_ERRORS = (
+    ParamsError,
+    FontError,
+    CorpusError,
+    RenderError,
+    ShardError,
+    DataError,
+    RegistryError,
+    FileNotFoundError,
+)
 
 
 @app.command()
@@ -70,11 +82,6 @@ def fonts(params: ParamsOption = None):
     charset = build_charset(config.charset)
     fonts = load_fonts(config.fonts.manifest, config.fonts.exclude, charset, config.render.height)
     typer.echo(coverage_report(fonts, charset))
-
-
-def use_backend(backend: str) -> None:
-    """Keras reads KERAS_BACKEND once, at import: set it from params unless the environment did."""
-    os.environ.setdefault("KERAS_BACKEND", backend)
 
 
 @app.command()
@@ -134,6 +141,104 @@ def read(
     for (path, _), text in zip(loaded, texts):
         typer.echo(f"{path}\t{text}")
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def gate(params: ParamsOption = None):
+    """Check metrics/eval.json against the gate thresholds in params; write metrics/gate.json."""
+    from training.registry import run_gate
+
+    verdict = run_gate(load_params(params))
+    typer.echo("gate: passed" if verdict["passed"] else "gate: failed\n  " + "\n  ".join(verdict["failures"]))
+
+
+@app.command()
+def register(params: ParamsOption = None):
+    """Commit and tag the model as crnn@vX.Y.Z if it passed the gate; promote it to prod if it beats the champion."""
+    from training.registry import register as register_model
+
+    config = load_params(params)
+    use_backend(config.read.backend)  # reading the champion on the test split needs Keras
+    typer.echo(describe_registration(register_model(Path.cwd(), config)))
+
+
+def describe_registration(result: dict) -> str:
+    """The lines the main job ends with: metrics, gate, version."""
+    m = result["metrics"]
+    lines = [f"metrics (n={m['n']}): seq_acc {m['seq_acc']:.4f}  char_acc {m['char_acc']:.4f}"]
+    lines += [
+        f"  {name:7} n={s['n']:<5} seq_acc {s['seq_acc']:.4f}  char_acc {s['char_acc']:.4f}"
+        for name, s in m["slices"].items() if s["n"]
+    ]  # fmt: skip
+    lines.append(
+        "gate: passed" if result["gate"]["passed"] else "gate: failed: " + "; ".join(result["gate"]["failures"])
+    )
+    if result["champion"]:
+        c = result["champion"]
+        lines.append(f"champion {c['version']} on this test split: seq_acc {c['metrics']['seq_acc']:.4f}")
+    if result["version"] is None:
+        lines.append("registered: nothing (the gate failed)")
+    else:
+        stages = f" [{', '.join(result['stages'])}]" if result["stages"] else " (not promoted)"
+        lines.append(f"registered: crnn@{result['version']}{stages}{'' if result['new'] else ' (already registered)'}")
+    return "\n".join(lines)
+
+
+@models_app.callback(invoke_without_command=True)
+def models(context: typer.Context):
+    """List the registered versions with their stage and test metrics."""
+    if context.invoked_subcommand:
+        return
+    from training.registry import versions
+
+    rows = versions(Path.cwd())
+    if not rows:
+        typer.echo("no version of crnn registered yet")
+    for row in rows:
+        m = row["metrics"] or {}
+        slices = "  ".join(f"{k} {v['seq_acc']:.3f}" for k, v in m.get("slices", {}).items() if v["n"])
+        typer.echo(
+            f"crnn@{row['version']:8} {','.join(row['stages']) or '-':5} {row['commit'][:8]}  "
+            f"seq_acc {m.get('seq_acc', float('nan')):.4f}  char_acc {m.get('char_acc', float('nan')):.4f}  {slices}"
+        )
+
+
+@models_app.command("compare")
+def models_compare(
+    a: Annotated[str, typer.Argument(help="version (v0.2.0, crnn@v0.2.0) or stage (prod)")],
+    b: Annotated[str, typer.Argument(help="version or stage")],
+):
+    """Both versions' metrics per slice, and the params that differ between them."""
+    from training.registry import params_diff, resolve
+
+    root = Path.cwd()
+    left, right = resolve(root, a), resolve(root, b)
+    typer.echo(f"{'':16}{'crnn@' + left['version']:>24}{'crnn@' + right['version']:>24}")
+    for scope in ("overall", "digits", "zh", "en", "mixed"):
+        figures = [(v["metrics"] or {}) if scope == "overall" else (v["metrics"] or {}).get("slices", {}).get(scope, {})
+                   for v in (left, right)]  # fmt: skip
+        for metric in ("seq_acc", "char_acc"):
+            cells = [f"{f[metric]:.4f}" if metric in f else "-" for f in figures]
+            typer.echo(f"{scope + ' ' + metric:16}{cells[0]:>24}{cells[1]:>24}")
+    changed = params_diff(root, left, right)
+    typer.echo("params: same" if not changed else "params that differ:")
+    for key, (x, y) in changed.items():
+        typer.echo(f"  {key}: {x!r} -> {y!r}")
+
+
+@app.command()
+def pipeline(
+    train_deployment: Annotated[
+        str | None, typer.Option(help="send training to this Prefect deployment (flow/name)")
+    ] = None,
+):
+    """The whole pipeline through Prefect: render, train, evaluate, gate, register (only stale stages run)."""
+    from flows.pipeline import pipeline as run_pipeline
+    from flows.pipeline import prefect_api
+
+    with prefect_api():
+        result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment)
+    typer.echo(describe_registration(result))
 
 
 @shards_app.command("verify")

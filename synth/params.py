@@ -202,6 +202,19 @@ class Read(Strict):
     batch_size: int = Field(64, ge=1)
 
 
+class Thresholds(Strict):
+    seq_acc: float = Field(0, ge=0, le=1)
+    char_acc: float = Field(0, ge=0, le=1)
+
+
+class Gate(Thresholds):
+    """What a model must reach on the test split to be registered (training/registry.py)."""
+
+    slices: dict[Literal["digits", "zh", "en", "mixed"], Thresholds] = {}
+    # Promotion to prod compares this metric with the champion's on the same test split.
+    compare_on: Literal["seq_acc", "char_acc"] = "seq_acc"
+
+
 class Params(Strict):
     seed: int = Field(20261121, ge=0)
     charset: Charset = Charset()
@@ -212,6 +225,7 @@ class Params(Strict):
     model: Model = Model()
     train: Train = Train()
     read: Read = Read()
+    gate: Gate = Gate()
 
     def rendering_fingerprint(self) -> str:
         """A digest of everything that changes what a shard holds, not where it goes.

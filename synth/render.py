@@ -250,24 +250,30 @@ def _is_current(path: Path, params: Params, seed: int) -> bool:
     return all(meta.get(key) == value for key, value in wanted.items())
 
 
+def plan_split(params: Params, split: str) -> list[tuple[Path, int, int]]:
+    """The shards of a split still to render (missing, or rendered from other params).
+
+    Shards beyond the count in params are removed here, so the folder holds exactly the split.
+    """
+    wanted = split_shards(params, split)
+    keep = {path for path, _, _ in wanted}
+    directory = params.shards.out_dir / split
+    for extra in sorted(directory.glob("shard-*.tar")) if directory.exists() else []:
+        if extra not in keep:
+            extra.unlink()
+    return [(path, seed, first_id) for path, seed, first_id in wanted if not _is_current(path, params, seed)]
+
+
 def _render_job(params_json: str, path: Path, seed: int, first_id: int, queue) -> dict:
     params = Params.model_validate_json(params_json)
     return render_shard(params, path, params.shards.images_per_shard, seed, first_id=first_id, progress=queue.put)
 
 
 def render_split(params: Params, split: str, jobs: int | None = None) -> list[Path]:
-    """Render every missing or stale shard of a split, one process per shard, with one progress bar.
-
-    Shards already rendered from the same params and seed are kept; shards beyond the
-    count in params are removed, so the folder holds exactly the split.
-    """
+    """Render every missing or stale shard of a split (plan_split), one process per shard,
+    with one progress bar. The Prefect render flow maps the same plan over tasks instead."""
     wanted = split_shards(params, split)
-    directory = params.shards.out_dir / split
-    keep = {path for path, _, _ in wanted}
-    for stale in sorted(directory.glob("shard-*.tar")) if directory.exists() else []:
-        if stale not in keep:
-            stale.unlink()
-    todo = [(path, seed, first_id) for path, seed, first_id in wanted if not _is_current(path, params, seed)]
+    todo = plan_split(params, split)
     if not todo:
         return [path for path, _, _ in wanted]
     jobs = jobs or params.shards.jobs or os.cpu_count() or 1

@@ -1,0 +1,242 @@
+"""The gate and the model registry: GTO tags in git, models in DVC.
+
+- gate: the test-split metrics against the thresholds in params.yaml (overall and per slice);
+  the verdict goes to metrics/gate.json, a DVC metric.
+- register: a passing model is committed (dvc.lock, params, metrics) and tagged
+  `crnn@vX.Y.Z` on that commit; it is promoted to `prod` only if it beats the current
+  prod model, both read on the same (current) test split. A failing model is never tagged.
+- versions / compare: what `ocrpipe models` shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from synth.params import Gate, Params
+from synth.shards import AtomicFile
+
+ARTIFACT = "crnn"  # the name under `artifacts:` in dvc.yaml and in the tags
+PROD = "prod"
+METRICS = Path("metrics/eval.json")
+VERDICT = Path("metrics/gate.json")
+# What a version's commit holds besides the tag: the lock that pins data and model, the knobs,
+# the DVC metrics and plots kept in git, and the .gitignore files DVC writes beside its outputs.
+RECORDED = (
+    "dvc.yaml", "dvc.lock", "params.yaml", "metrics/eval.json", "metrics/gate.json", "dvclive/metrics.json",
+    "dvclive/plots", ".gitignore", "data/shards/.gitignore", "models/.gitignore", "metrics/.gitignore",
+)  # fmt: skip
+
+
+class RegistryError(ValueError):
+    """The registry cannot act on this workspace (not reproduced, unknown version, no git)."""
+
+
+def gate_failures(metrics: dict, gate: Gate) -> list[str]:
+    """Every threshold the metrics miss, named; an empty list passes."""
+    scopes = [("overall", gate, metrics)]
+    scopes += [(name, thresholds, metrics["slices"][name]) for name, thresholds in gate.slices.items()]
+    failures = []
+    for scope, thresholds, figures in scopes:
+        for metric in ("seq_acc", "char_acc"):
+            needed = getattr(thresholds, metric)
+            if needed and not figures["n"]:
+                failures.append(f"{scope}: no test lines to measure {metric} on")
+            elif figures["n"] and figures[metric] < needed:
+                failures.append(f"{scope} {metric} {figures[metric]:.4f} < {needed}")
+    return failures
+
+
+def run_gate(params: Params, metrics_path: Path = METRICS, out: Path = VERDICT) -> dict:
+    """Write the verdict on metrics_path to out: {passed, failures, thresholds}."""
+    metrics = json.loads(Path(metrics_path).read_text(encoding="utf-8"))
+    failures = gate_failures(metrics, params.gate)
+    verdict = {"passed": not failures, "failures": failures, "thresholds": params.gate.model_dump()}
+    with AtomicFile(Path(out)) as file:
+        file.write((json.dumps(verdict, indent=2) + "\n").encode("utf-8"))
+    return verdict
+
+
+def try_git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+
+
+def git(root: Path, *args: str) -> str:
+    result = try_git(root, *args)
+    if result.returncode:
+        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout.strip()
+
+
+def _fallback_identity(root: Path) -> dict:
+    """Commit and tag as the user; where git has no identity configured, as ocrpipe."""
+    if try_git(root, "config", "user.email").returncode == 0 or "GIT_AUTHOR_EMAIL" in os.environ:
+        return {}
+    return {"author": "ocrpipe", "author_email": "ocrpipe@localhost"}
+
+
+def assert_reproduced(root: Path) -> None:
+    """dvc.lock must describe the workspace: the model we tag is the one the lock pins."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        changed = repo.status(targets=["gate"], with_deps=True)
+    if changed:
+        raise RegistryError(f"dvc.lock does not match the workspace ({', '.join(changed)}): run `dvc repro` first")
+
+
+def assert_code_committed(root: Path) -> None:
+    """A version must be reproducible from its commit: no uncommitted change to tracked files
+    besides what register commits itself."""
+    changed = git(root, "diff", "--name-only", "HEAD").splitlines()
+    others = [path for path in changed if not any(path == r or path.startswith(r + "/") for r in RECORDED)]
+    if others:
+        raise RegistryError(
+            f"uncommitted changes in {', '.join(others)}: commit them first, so the version is reproducible"
+        )
+
+
+def commit_results(root: Path, summary: str) -> str:
+    """Commit what pins this model (RECORDED) if it differs from HEAD; return the commit."""
+    paths = [path for path in RECORDED if (root / path).exists()]
+    git(root, "add", "--", *paths)
+    if try_git(root, "diff", "--cached", "--quiet", "--", *paths).returncode:
+        identity = _fallback_identity(root)
+        options = (
+            ["-c", f"user.name={identity['author']}", "-c", f"user.email={identity['author_email']}"]
+            if identity
+            else []
+        )
+        git(root, *options, "commit", "--quiet", "-m", f"{ARTIFACT}: {summary}", "--", *paths)
+    return git(root, "rev-parse", "HEAD")
+
+
+def _versions(root: Path) -> list[dict]:
+    import gto.api
+    from gto.exceptions import ArtifactNotFound
+
+    try:
+        return gto.api.show(str(root), ARTIFACT)
+    except ArtifactNotFound:  # nothing registered yet
+        return []
+
+
+def _stages(version: dict) -> list[str]:
+    return sorted({stage["stage"] for stage in version["stages"]})
+
+
+def read_at(root: Path, commit: str, path: Path | str) -> str | None:
+    """A file as committed at `commit` (None where that commit lacks it)."""
+    result = try_git(root, "show", f"{commit}:{path}")
+    return result.stdout if result.returncode == 0 else None
+
+
+def metrics_at(root: Path, commit: str) -> dict | None:
+    text = read_at(root, commit, METRICS)
+    return json.loads(text) if text else None
+
+
+def evaluate_at(root: Path, commit: str, params: Params) -> dict:
+    """The model of `commit` (fetched through DVC: cache, else remote) read on the current test split."""
+    import dvc.api
+
+    from training.evaluate import evaluate
+    from training.infer import charset_path
+
+    model = params.train.model_path.resolve().relative_to(root)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(scratch) / model.name
+        for source, target in ((model, local), (charset_path(model), charset_path(local))):
+            with dvc.api.open(str(source), repo=str(root), rev=commit, mode="rb") as file:
+                target.write_bytes(file.read())
+        test_split = params.shards.out_dir / "test"
+        return evaluate(local, test_split, Path(scratch) / "eval.json", params.read.batch_size)
+
+
+def register(root: Path, params: Params) -> dict:
+    """Tag a model that passed the gate; promote it to prod if it beats the champion.
+
+    Returns {metrics, gate, version, stages, new, champion: {version, metrics} | None}.
+    Running it again on the same commit changes nothing and reports the same version.
+    """
+    import gto.api
+
+    root = Path(root).resolve()
+    metrics = json.loads((root / METRICS).read_text(encoding="utf-8"))
+    verdict = json.loads((root / VERDICT).read_text(encoding="utf-8"))
+    result = {"metrics": metrics, "gate": verdict, "version": None, "stages": [], "new": False, "champion": None}
+    if not verdict["passed"]:
+        return result
+    assert_reproduced(root)
+    assert_code_committed(root)
+    commit = commit_results(root, f"seq_acc {metrics['seq_acc']:.4f}, char_acc {metrics['char_acc']:.4f}")
+
+    known = _versions(root)
+    existing = next((v for v in known if v["commit_hexsha"] == commit), None)
+    if existing:
+        return {**result, "version": existing["version"], "stages": _stages(existing)}
+
+    # The champion is read on today's test split before anything is tagged: a crash here
+    # leaves the registry as it was.
+    champion = next((v for v in known if PROD in _stages(v)), None)
+    key = params.gate.compare_on
+    beats = True
+    if champion is not None:
+        champion_metrics = evaluate_at(root, champion["commit_hexsha"], params)
+        result["champion"] = {"version": champion["version"], "metrics": champion_metrics}
+        beats = metrics[key] > champion_metrics[key]
+
+    identity = _fallback_identity(root)
+    bump = {"bump_minor": True} if known else {"version": "v0.1.0"}
+    version = gto.api.register(str(root), ARTIFACT, ref=commit, **bump, **identity).version
+    result.update(version=version, new=True)
+    if not beats:
+        return result
+    message = f"{key} {metrics[key]:.4f}"
+    if champion is not None:
+        message += f" beats {champion['version']} ({result['champion']['metrics'][key]:.4f})"
+    gto.api.assign(str(root), ARTIFACT, PROD, version=version, message=message, **identity)
+    return {**result, "stages": [PROD]}
+
+
+def versions(root: Path) -> list[dict]:
+    """Registered versions, newest first: version, stages, commit, created_at, metrics."""
+    rows = []
+    for v in _versions(Path(root)):
+        rows.append(
+            {
+                "version": v["version"],
+                "stages": _stages(v),
+                "commit": v["commit_hexsha"],
+                "created_at": str(v["created_at"]),
+                "metrics": metrics_at(Path(root), v["commit_hexsha"]),
+            }
+        )
+    return rows
+
+
+def resolve(root: Path, name: str) -> dict:
+    """A version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`)."""
+    wanted = name.split("@", 1)[-1]
+    for row in versions(root):
+        if wanted == row["version"] or wanted in row["stages"]:
+            return row
+    raise RegistryError(f"{name}: no such version or stage of {ARTIFACT} (see `ocrpipe models`)")
+
+
+def _flatten(tree, prefix: str = "") -> dict:
+    if isinstance(tree, dict):
+        return {k: v for key, value in tree.items() for k, v in _flatten(value, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): tree}
+
+
+def params_diff(root: Path, a: dict, b: dict) -> dict[str, tuple]:
+    """{param: (value in a, value in b)} for every param that differs between two versions."""
+    flat = [_flatten(yaml.safe_load(read_at(root, v["commit"], "params.yaml") or "{}")) for v in (a, b)]
+    return {key: (flat[0].get(key), flat[1].get(key)) for key in sorted(flat[0].keys() | flat[1].keys())
+            if flat[0].get(key) != flat[1].get(key)}  # fmt: skip
