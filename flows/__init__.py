@@ -1,1 +1,8 @@
-"""Prefect flows and deployments that orchestrate the steps in synth/ and training/: issue #4."""
+"""Prefect flows: orchestration only. The work lives in synth/ and training/ (the same
+functions the `ocrpipe` commands in dvc.yaml call); DVC's bookkeeping lives in flows/stages.py.
+
+    render    one split's missing shards, a task per shard (processes here, Dask/Ray at scale)
+    train     the CRNN, in its own process (or on the `gpu` work pool through a deployment)
+    evaluate  the test split, in its own process
+    pipeline  the DAG of dvc.yaml: only stale stages run; then the gate and the registry
+"""

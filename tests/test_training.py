@@ -12,20 +12,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import pytest
 import yaml
-from conftest import OCRPIPE, ROOT, ocrpipe, write_params
+from conftest import OCRPIPE, ROOT, TINY_MODEL, ocrpipe, write_params
 from PIL import Image
-
-TINY_MODEL = {
-    "conv": [
-        {"filters": 8, "pool": "2x2"},
-        {"filters": 16, "pool": "2x2"},
-        {"filters": 16, "pool": "2x1"},
-        {"filters": 16, "pool": "2x1"},
-    ],
-    "lstm_units": 16,
-    "lstm_layers": 2,
-    "dropout": 0.0,
-}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,130 @@
+"""The deployed pipeline, end to end: a Prefect server on loopback, `prefect deploy` from
+prefect.yaml, a process worker for the `cpu` pool and one for the `gpu` pool (on the CPU
+here), a tiny project checkout with DVC and git. The nightly deployment is triggered by hand."""
+
+import json
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from conftest import make_project, run, tool_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(url: str, path: str, body: dict | None = None):
+    request = urllib.request.Request(
+        f"{url}/{path}", data=json.dumps(body or {}).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_healthy(url: str, server: subprocess.Popen, log, seconds: int = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"prefect server exited {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"prefect server not healthy after {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory):
+    """A Prefect server on loopback with the two work pools and a process worker on each."""
+    home = tmp_path_factory.mktemp("prefect")
+    project = make_project(tmp_path_factory.mktemp("deployed") / "project")
+    url = f"http://127.0.0.1:{free_port()}/api"
+    base = {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"}
+    client_env = tool_env(**base, PREFECT_API_URL=url, OCRPIPE_REPO=str(project), PREFECT_WORKER_QUERY_SECONDS="2")
+    server_env = tool_env(**base)
+    server_env.pop("PREFECT_API_URL", None)
+    processes, logs = [], {}
+
+    def start(name, *args, env):
+        logs[name] = home / f"{name}.log"
+        process = subprocess.Popen(
+            args, cwd=project, env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        processes.append(process)
+        return process
+
+    try:
+        server = start("server", "prefect", "server", "start", "--host", "127.0.0.1", "--port", url.split(":")[-1][:-4],
+                       env=server_env)  # fmt: skip
+        wait_healthy(url, server, logs["server"])
+        for pool in ("cpu", "gpu"):
+            run("prefect", "work-pool", "create", pool, "--type", "process", cwd=project, env=client_env)
+        # Deployed without OCRPIPE_REPO: each worker's own value is used when a run starts.
+        deploy_env = {k: v for k, v in client_env.items() if k != "OCRPIPE_REPO"}
+        run("prefect", "--no-prompt", "deploy", "--all", cwd=project, env=deploy_env)
+        for pool in ("cpu", "gpu"):
+            start(f"worker-{pool}", "prefect", "worker", "start", "--pool", pool, "--type", "process",
+                  env=client_env)  # fmt: skip
+        yield {"project": project, "url": url, "env": client_env, "logs": logs}
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_deployments_come_from_prefect_yaml(prefect):
+    deployments = {d["name"]: d for d in api(prefect["url"], "deployments/filter")}
+    assert deployments["nightly"]["work_pool_name"] == "cpu"
+    assert deployments["gpu"]["work_pool_name"] == "gpu"
+    schedules = deployments["nightly"]["schedules"]
+    assert [s["schedule"]["cron"] for s in schedules] == ["0 2 * * *"]
+    # The checkout comes from the worker's environment when a run starts, not from deploy time.
+    steps = deployments["nightly"]["pull_steps"]
+    assert steps == [{"prefect.deployments.steps.set_working_directory": {"directory": "{{ $OCRPIPE_REPO }}"}}]
+
+
+def test_the_nightly_pipeline_runs_with_training_on_the_gpu_pool(prefect):
+    project, env = prefect["project"], prefect["env"]
+    result = run("prefect", "deployment", "run", "pipeline/nightly", "--watch", "--watch-timeout", "900",
+                 cwd=project, env=env, check=False)  # fmt: skip
+    logs = "\n".join(f"--- {name}\n{path.read_text()[-4000:]}" for name, path in prefect["logs"].items())
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{logs}"
+
+    runs = api(prefect["url"], "flow_runs/filter")
+    flows = {f["id"]: f["name"] for f in api(prefect["url"], "flows/filter")}
+    by_flow = {}
+    for flow_run in runs:
+        by_flow.setdefault(flows[flow_run["flow_id"]], []).append(flow_run)
+    assert {r["state_type"] for rs in by_flow.values() for r in rs} == {"COMPLETED"}
+    assert [r["work_pool_name"] for r in by_flow["train"]] == ["gpu"]  # sent there by run_deployment
+    assert [r["work_pool_name"] for r in by_flow["pipeline"]] == ["cpu"]
+    assert len(by_flow["render"]) == 3 and len(by_flow["evaluate"]) == 1
+
+    # The model was registered on the commit holding dvc.lock, and dvc repro agrees nothing is stale.
+    assert set(run("git", "tag", cwd=project).stdout.split()) == {"crnn@v0.1.0", "crnn#prod#1"}
+    assert "Data and pipelines are up to date" in run("dvc", "status", cwd=project).stdout
+    assert (project.parent / "project-remote").is_dir()  # the shards and the model went to the remote
+
+    artifacts = {a["key"]: a for a in api(prefect["url"], "artifacts/filter")}
+    assert artifacts["crnn-metrics"]["type"] == "table"
+    rows = json.loads(artifacts["crnn-metrics"]["data"])
+    assert rows[0]["slice"] == "overall" and rows[0]["n"] == 60
+    assert "data:image/jpeg;base64," in artifacts["crnn-samples"]["data"]
+
+    # Nothing changed: a second run does no heavy work (no render, train or evaluate flow).
+    again = run("prefect", "deployment", "run", "pipeline/nightly", "--watch", "--watch-timeout", "600",
+                cwd=project, env=env, check=False)  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    names = [flows.get(r["flow_id"]) for r in api(prefect["url"], "flow_runs/filter")]
+    assert names.count("pipeline") == 2 and names.count("train") == 1 and names.count("render") == 3
