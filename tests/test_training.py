@@ -147,6 +147,37 @@ def test_a_stale_checkpoint_from_other_params_is_not_resumed(tiny, tmp_path):
     assert json.loads(result.stdout[result.stdout.index("{") :])["epochs_run"] == 1
 
 
+def test_reading_decodes_as_keras_ctc_decode_does(tiny):
+    """The reader asks the model for the best class per frame and decodes in numpy: the texts
+    must be those of keras.ops.ctc_decode(greedy, mask_index=0) on the full probabilities."""
+    import keras
+
+    from training.data import ImageReader, load_lines, pad_batch, to_grey, to_model_input
+    from training.infer import PIXELS_PER_STEP, Reader
+
+    directory, _, _ = tiny
+    reader = Reader.load(directory / "models" / "crnn.keras")
+    images = ImageReader()
+    lines = [
+        to_model_input(to_grey(images.read(line)), reader.height) for line in load_lines(directory / "shards/test")[:24]
+    ]
+    x = pad_batch(lines, multiple=128)
+    lengths = np.array([-(-line.shape[1] // PIXELS_PER_STEP) for line in lines], np.int32)
+    probabilities = keras.ops.convert_to_numpy(reader.model.predict_on_batch(x))
+    decoded, _ = keras.ops.ctc_decode(probabilities, lengths, strategy="greedy", merge_repeated=True, mask_index=0)
+    paths = keras.ops.convert_to_numpy(decoded[0])
+    expected = ["".join(reader.charset[c - 1] for c in path if c > 0) for path in paths]
+    best = keras.ops.convert_to_numpy(reader.best_classes.predict_on_batch(x))
+    assert (best == probabilities.argmax(-1)).all()
+    assert reader.decode(best, lengths) == expected
+    # and on paths with every case: repeats, blanks between repeats, a trailing run cut by the length
+    reader_paths = np.array([[0, 5, 5, 0, 5, 7, 7, 7, 0, 0], [3, 3, 3, 3, 0, 0, 0, 0, 9, 9]])
+    one_hot = np.eye(len(reader.charset) + 1, dtype=np.float32)[reader_paths]
+    decoded, _ = keras.ops.ctc_decode(one_hot, np.array([10, 9]), strategy="greedy", mask_index=0)
+    paths = keras.ops.convert_to_numpy(decoded[0])
+    assert reader.decode(reader_paths, [10, 9]) == ["".join(reader.charset[c - 1] for c in p if c > 0) for p in paths]
+
+
 def test_evaluate_writes_metrics_per_slice_and_an_error_picture(tiny):
     directory, params, _ = tiny
     out = directory / "metrics" / "eval.json"
