@@ -199,7 +199,7 @@ class Read(Strict):
     # Keras backend for `ocrpipe read` and `evaluate` when KERAS_BACKEND is not set: on CPU,
     # tensorflow's graph mode reads ~1.9x faster than torch's eager LSTM loop.
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(32, ge=1)
 
 
 class Thresholds(Strict):

@@ -121,7 +121,7 @@ def error_sheet(load_image, predictions, truths, path: Path, worst: int = 24) ->
         sheet.save(file, format="PNG")
 
 
-def evaluate(model_path: Path, data: Path, out: Path, batch_size: int = 64) -> dict:
+def evaluate(model_path: Path, data: Path, out: Path, batch_size: int = 32) -> dict:
     """Read every line of data with the model; write metrics JSON and an error picture beside it."""
     from training.infer import Reader
 

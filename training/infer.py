@@ -57,7 +57,7 @@ class Reader:
             texts.append("".join(self.charset[c - 1] for c in path[keep]))
         return texts
 
-    def read_arrays(self, greys: list[np.ndarray], batch_size: int = 64) -> list[str]:
+    def read_arrays(self, greys: list[np.ndarray], batch_size: int = 32) -> list[str]:
         """Texts of grey line images (any size), batched with lines of similar width."""
         lines = [to_model_input(grey, self.height) for grey in greys]
         texts: list[str] = [""] * len(lines)
@@ -71,5 +71,5 @@ class Reader:
                 texts[k] = text
         return texts
 
-    def read_images(self, images, batch_size: int = 64) -> list[str]:
+    def read_images(self, images, batch_size: int = 32) -> list[str]:
         return self.read_arrays([to_grey(image) for image in images], batch_size)
