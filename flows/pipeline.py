@@ -24,8 +24,6 @@ from training import use_backend
 from training.registry import METRICS, VERDICT, run_gate
 from training.registry import register as register_model
 
-SPLITS = ("train", "val", "test")
-
 
 @task
 def gate(root: Path) -> dict:
@@ -96,8 +94,8 @@ def pipeline(repo: str = ".", train_deployment: str | None = None) -> dict:
     work pool; by default training runs here as a subflow.
     """
     root = Path(repo).resolve()
-    load_params(root / "params.yaml")  # a wrong value stops the run here, naming the field
-    for split in SPLITS:
+    params = load_params(root / "params.yaml")  # a wrong value stops the run here, naming the field
+    for split in type(params.shards.splits).model_fields:  # train, val, test: dvc.yaml's render@ stages
         if is_stale(root, f"render@{split}"):
             render(str(root), split)
     push(root)  # a training worker on another machine pulls the shards from the remote

@@ -44,7 +44,7 @@ class Reader:
         # of 3,878 probabilities, which were most of the time spent per batch on a CPU.
         named = {layer.name for layer in self.model.layers}
         scores = self.model.get_layer("logits").output if "logits" in named else self.model.output
-        self.best_classes = keras.Model(self.model.inputs, keras.ops.argmax(scores, axis=-1))
+        self.best_classes = keras.Model(self.model.input, keras.ops.argmax(scores, axis=-1))
 
     def decode(self, best: np.ndarray, lengths) -> list[str]:
         """Greedy CTC over each line's real frames: repeats merged, then blanks (class 0) dropped.
