@@ -209,12 +209,13 @@ def models_compare(
     b: Annotated[str, typer.Argument(help="version or stage")],
 ):
     """Both versions' metrics per slice, and the params that differ between them."""
+    from training.evaluate import SLICES
     from training.registry import params_diff, resolve
 
     root = Path.cwd()
     left, right = resolve(root, a), resolve(root, b)
     typer.echo(f"{'':16}{'crnn@' + left['version']:>24}{'crnn@' + right['version']:>24}")
-    for scope in ("overall", "digits", "zh", "en", "mixed"):
+    for scope in ("overall", *SLICES):
         figures = [(v["metrics"] or {}) if scope == "overall" else (v["metrics"] or {}).get("slices", {}).get(scope, {})
                    for v in (left, right)]  # fmt: skip
         for metric in ("seq_acc", "char_acc"):

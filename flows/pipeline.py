@@ -21,6 +21,7 @@ from flows.stages import is_stale, push, record
 from flows.train import train
 from synth.params import load_params
 from training import use_backend
+from training.evaluate import SLICES
 from training.registry import METRICS, VERDICT, run_gate
 from training.registry import register as register_model
 
@@ -42,7 +43,7 @@ def publish(root: Path, result: dict) -> None:
     """Prefect artifacts: the metrics against the champion, and a picture of the errors."""
     new, champion = result["metrics"], (result["champion"] or {}).get("metrics")
     rows = []
-    for scope in ("overall", "digits", "zh", "en", "mixed"):
+    for scope in ("overall", *SLICES):
         figures = [m if scope == "overall" else m["slices"][scope] for m in (new, champion) if m]
         if not figures[0]["n"]:
             continue
