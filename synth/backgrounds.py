@@ -1,10 +1,14 @@
-"""Backgrounds: trdg's kinds (plain, gaussian noise, quasicrystal, image), from texture pools.
+"""Backgrounds: trdg's kinds (plain, gaussian noise, quasicrystal, image), gradients and
+generated textures, from texture pools.
 
 trdg computes a background per image; its quasicrystal is a per-pixel Python loop
 (~0.2 s for 64x600). Here each process builds a few wide textures once, with the
 same formulas vectorised, and every sample crops a random window from one:
 ~10 µs instead of milliseconds. Image textures are trdg's bundled photos, faded
-like print on paper, and paper/ruled-form textures generated here.
+like print on paper, and paper/ruled-form textures generated here. Gradients
+(lighting across a page or a screen) are made per sample; textures (cardboard,
+cloth, stained and speckled paper) are multi-scale noise made once per process.
+A window taller than the pool's textures is cropped at their height and scaled up.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from PIL import Image
 from synth.params import Backgrounds as BackgroundWeights
 from synth.trdg_compat import trdg_asset
 
-KINDS = ("plain", "gaussian", "quasicrystal", "image")
+KINDS = ("plain", "gaussian", "quasicrystal", "image", "gradient", "texture")
 TEXTURE_WIDTH = 2048
 TEXTURES_PER_KIND = 4
 TRDG_PHOTOS = ("bricks.jpg", "city.jpg", "containers.jpg", "water.jpg")
@@ -66,6 +70,31 @@ def paper_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarr
     return np.clip(paper[:, :, None] * tint, 0, 255).astype(np.uint8)
 
 
+def gradient_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Light grey from one tone to another along a random direction, with a little noise."""
+    start, end = rng.uniform(180, 255, 2)
+    angle = rng.uniform(0, 2 * math.pi)
+    y, x = np.ogrid[:height, :width]
+    along = x * math.cos(angle) + y * math.sin(angle) * 8  # lines are wide: tilt the vertical part
+    span = max(float(along.max() - along.min()), 1.0)
+    grey = start + (end - start) * (along - along.min()) / span + rng.normal(0, rng.uniform(0, 4), (height, width))
+    return np.clip(grey, 0, 255).astype(np.uint8)
+
+
+def noise_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Multi-scale noise: coarse stains, mid-scale fibres or weave, fine speckle, on a light tone."""
+    texture = np.zeros((height, width), np.float64)
+    for octave, amplitude in ((32, rng.uniform(4, 14)), (8, rng.uniform(2, 10)), (2, rng.uniform(1, 6))):
+        coarse = rng.normal(0, 1, (max(2, height // octave), max(2, width // octave)))
+        texture += amplitude * cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.5:  # a weave: faint periodic threads
+        period = rng.uniform(3, 8)
+        texture += rng.uniform(2, 6) * np.sin(np.arange(width) * 2 * math.pi / period)[None, :]
+    speckle = rng.random((height, width)) < rng.uniform(0, 0.004)
+    texture[speckle] -= rng.uniform(40, 120)
+    return np.clip(rng.uniform(200, 240) + texture, 0, 255).astype(np.uint8)
+
+
 class BackgroundPool:
     """Texture pools built once per process from a fixed seed, cropped per sample."""
 
@@ -87,16 +116,20 @@ class BackgroundPool:
             self.textures["image"] = [photo_texture(rng, name, height) for name in TRDG_PHOTOS] + [
                 paper_texture(rng, tall, TEXTURE_WIDTH) for _ in range(TEXTURES_PER_KIND)
             ]
+        if "texture" in self.kinds:
+            self.textures["texture"] = [noise_texture(rng, tall, TEXTURE_WIDTH) for _ in range(TEXTURES_PER_KIND)]
 
-    def sample(self, rng: np.random.Generator, width: int, tint: bool) -> tuple[np.ndarray, str]:
+    def sample(self, rng: np.random.Generator, width: int, height: int, tint: bool) -> tuple[np.ndarray, str]:
         """An RGB (height, width, 3) uint8 background and its kind."""
         kind = self.kinds[min(np.searchsorted(self.cumulative, rng.random(), side="right"), len(self.kinds) - 1)]
         if kind == "plain":
-            grey = np.full((self.height, width), int(rng.integers(215, 256)), np.uint8)
+            grey = np.full((height, width), int(rng.integers(215, 256)), np.uint8)
+        elif kind == "gradient":
+            grey = gradient_background(rng, height, width)
         else:
             textures = self.textures[kind]
             texture = textures[rng.integers(len(textures))]
-            grey = _crop(rng, texture, self.height, width)
+            grey = _crop(rng, texture, height, width)
         if grey.ndim == 3:
             return grey, kind
         rgb = np.repeat(grey[:, :, None], 3, axis=2)
@@ -106,6 +139,9 @@ class BackgroundPool:
 
 
 def _crop(rng: np.random.Generator, texture: np.ndarray, height: int, width: int) -> np.ndarray:
+    if texture.shape[0] < height:  # taller than the pool's textures: crop at their height, scale up
+        window = _crop(rng, texture, texture.shape[0], max(1, round(width * texture.shape[0] / height)))
+        return cv2.resize(window, (width, height), interpolation=cv2.INTER_LINEAR)
     if texture.shape[1] < width:  # a very long line: repeat the texture, mirrored so seams match
         repeats = -(-width // texture.shape[1])
         tiles = [texture if i % 2 == 0 else texture[:, ::-1] for i in range(repeats)]

@@ -1,11 +1,22 @@
 """Text sources for the labels, mixed by the weights in params.yaml.
 
 - digits: strings such as 73791096754314441539 (length from params)
-- en:     English words and phrases from trdg's English dictionary
-- zh:     Chinese phrases from jieba's word-frequency list (349k words, PyPI)
+- en:     English sentences: words by real frequency (wordfreq) with trdg's
+          dictionary as a second, rarer source; capitals, commas, full stops,
+          and the tokens of real text inside (numbers, dates, times, prices,
+          percentages, e-mail addresses, code-like tokens, abbreviations)
+- zh:     Chinese phrases and sentences: words by real frequency (wordfreq)
+          joined by the punctuation of real text (，。、：；“”（）《》, sometimes
+          half-width), with dates, money, ordinals and measures inside
+          (2026年5月26日, 共计￥1,299.00元, 第3章)
 - mixed:  Chinese/English lines with numbers and punctuation, from templates
           (电子不停车收费系统(Electronic Toll Collection System, 简称ETC), 价格：￥399.00 含税)
 - custom: lines of a user's text file
+
+Lines run from 1 to corpus.line_length.max characters. Frequency-weighted words
+alone would show the rarest level-1 hanzi once in millions of characters, so a
+share of Chinese words (corpus.zh_rare_share) is a run of hanzi drawn uniformly
+from the charset: a floor under every character's frequency.
 
 Every label uses only charset characters: word lists are filtered to the
 charset, and a custom file with other characters is an error listing them.
@@ -13,11 +24,11 @@ charset, and a custom file with other characters is an error listing them.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
+import wordfreq
 
 from synth.charset import outside
 from synth.params import Corpus as CorpusParams
@@ -44,34 +55,71 @@ MIXED_TEMPLATES = (
     "{ACR}-{int} {zh}",
     "《{zh}》 {En}",
     "{zh}【{ACR}】{num}{unit}",
+    "{zh}：{email}",
+    "{zh} {time}",
+    "{ACR}{int} {zh}{int}{unit}",
 )
 UNITS = ("kg", "g", "ml", "L", "cm", "mm", "km", "元", "件", "个", "次", "天", "GB", "MB", "%")
+ZH_UNITS = ("元", "件", "个", "次", "天", "年", "公斤", "克", "米", "公里", "小时", "分钟", "页", "人", "台", "张", "号")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+ABBREVIATIONS = ("Inc.", "Ltd.", "Co.", "No.", "Dr.", "Mr.", "Mrs.", "St.", "Ave.", "e.g.", "i.e.", "etc.",
+                 "U.S.", "U.K.", "a.m.", "p.m.", "vs.", "approx.", "Dept.", "Fig.", "ID", "VAT", "USB", "PDF")  # fmt: skip
+DOMAINS = ("example.com", "mail.cn", "corp.net", "163.com", "qq.com", "school.edu", "shop.org")
+# Full-width pairs real Chinese text uses, and the half-width forms that often replace them.
+ZH_PAIRS = (("“", "”"), ("（", "）"), ("《", "》"), ("【", "】"), ("「", "」"))
+HALF_WIDTH = {"，": ",", "。": ".", "：": ":", "；": ";", "（": "(", "）": ")", "！": "!", "？": "?"}
 
 
 class CorpusError(ValueError):
     pass
 
 
-def _load_en_words() -> np.ndarray:
-    """Words of trdg's English dictionary made of 1-12 ASCII letters (always in the charset)."""
+class WordList:
+    """Words with sampling weights ∝ frequency ** power, drawn by inverse CDF
+    (rng.choice(p=...) would sum the whole list's weights on every call)."""
+
+    def __init__(self, words: list[str], frequencies: list[float], power: float):
+        self.words = np.array(words)
+        cumulative = np.cumsum(np.asarray(frequencies, dtype=np.float64) ** power)
+        self.cumulative = cumulative / cumulative[-1] if len(words) else cumulative
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def draw(self, rng: np.random.Generator, count: int = 1) -> list[str]:
+        picks = np.searchsorted(self.cumulative, rng.random(count), side="right")
+        return [str(w) for w in self.words[np.minimum(picks, len(self.words) - 1)]]
+
+
+def _wordfreq_list(language: str, size: int, pattern: str, power: float) -> WordList:
+    """The `size` most frequent words of wordfreq's list that match pattern, by frequency.
+
+    Read from the frequency table itself: wordfreq.word_frequency would tokenise every word.
+    """
+    fits = re.compile(pattern)
+    table = wordfreq.get_frequency_dict(language)
+    top = sorted(table, key=table.__getitem__, reverse=True)[:size]
+    words = [w for w in top if fits.fullmatch(w)]
+    if language == "en":  # the list is lower-cased, the pronoun is not
+        words = ["I" if w == "i" else w for w in words]
+    return WordList(words, [table[w.lower()] for w in words], power)
+
+
+def _load_trdg_words() -> WordList:
+    """Words of trdg's English dictionary made of 1-12 ASCII letters, uniformly (mostly rare words)."""
     text = trdg_asset("dicts/en.txt").read_text(encoding="utf-8", errors="ignore")
-    return np.array(sorted(set(_WORD_LINE.findall(text))))
+    words = sorted(set(_WORD_LINE.findall(text)))
+    return WordList(words, [1.0] * len(words), 1.0)
 
 
-def _load_zh_words(charset: set[str], power: float) -> tuple[np.ndarray, np.ndarray]:
-    """Words of jieba's dictionary made only of charset hanzi, and their cumulative sampling weights."""
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("jieba is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
+def _load_en_words(power: float) -> WordList:
+    # wordfreq lower-cases; proper nouns and acronyms come back through the casing below.
+    return _wordfreq_list("en", 40_000, r"[a-z]+(?:'[a-z]+)?", power)
+
+
+def _load_zh_words(charset: set[str], power: float) -> WordList:
     hanzi = "".join(sorted(c for c in charset if "\u4e00" <= c <= "\u9fff"))
-    entry = re.compile(rf"^([{hanzi}]{{1,6}}) (\d+)", re.MULTILINE)  # word, count, part of speech
-    counts: dict[str, int] = {}
-    for word, count in entry.findall(path.read_text(encoding="utf-8")):
-        counts[word] = counts.get(word, 0) + int(count)
-    words = np.array(sorted(counts))
-    cumulative = np.cumsum(np.array([counts[w] for w in words], dtype=np.float64) ** power)
-    return words, cumulative / cumulative[-1]
+    return _wordfreq_list("zh", 80_000, rf"[{hanzi}]{{1,6}}", power)
 
 
 def _load_custom(path: Path, charset: set[str]) -> list[str]:
@@ -99,6 +147,15 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a space when one falls in the second half."""
+    if len(text) <= limit:
+        return text
+    text = text[:limit]
+    space = text.rfind(" ")
+    return (text[:space] if space > limit // 2 else text).rstrip(" ,，、")
+
+
 class Corpus:
     """Draws (label, source) pairs; all randomness comes from the generator passed in."""
 
@@ -110,22 +167,28 @@ class Corpus:
         self.source_cumulative = np.cumsum([weights[s] / total for s in self.sources])
         self.params = params
         needs = set(self.sources)
-        self.en_words = _load_en_words() if needs & {"en", "mixed"} else None
-        self.zh_words, self.zh_cumulative = (
-            _load_zh_words(self.charset, params.zh_frequency_power) if needs & {"zh", "mixed"} else (None, None)
-        )
+        english, chinese = bool(needs & {"en", "mixed"}), bool(needs & {"zh", "mixed"})
+        self.en_words = _load_en_words(params.en_frequency_power) if english else None
+        self.trdg_words = _load_trdg_words() if english else None
+        self.zh_words = _load_zh_words(self.charset, params.zh_frequency_power) if chinese else None
+        self.hanzi = np.array(sorted(c for c in self.charset if "\u4e00" <= c <= "\u9fff"))
         self.custom = _load_custom(params.custom_file, self.charset) if "custom" in needs else None
         for name, words in (("English", self.en_words), ("Chinese", self.zh_words)):
             if words is not None and len(words) == 0:
-                raise CorpusError(f"no {name} word of the dictionary fits the charset")
+                raise CorpusError(f"no {name} word of the word list fits the charset")
 
     def sample(self, rng: np.random.Generator) -> tuple[str, str]:
         pick = np.searchsorted(self.source_cumulative, rng.random(), side="right")
         source = self.sources[min(pick, len(self.sources) - 1)]
         label = normalise(getattr(self, f"_{source}")(rng))
+        if source != "custom":
+            label = _cut(label, self.params.line_length.max)
         if not label or not self.charset.issuperset(label):  # a template or list slipped: a bug, not bad input
             raise AssertionError(f"{source} produced {label!r} with {outside(label, self.charset)}")
         return label, source
+
+    def _target_length(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.params.line_length.min, self.params.line_length.max + 1))
 
     # --- sources -----------------------------------------------------------------
 
@@ -134,37 +197,114 @@ class Corpus:
             length = int(rng.integers(self.params.digits_length.min, self.params.digits_length.max + 1))
         return "".join(map(str, rng.integers(0, 10, length)))
 
+    def _en_word(self, rng: np.random.Generator) -> str:
+        word = (self.trdg_words if rng.random() < self.params.en_dictionary_share else self.en_words).draw(rng)[0]
+        roll = rng.random()
+        return word.capitalize() if roll < 0.12 else word.upper() if roll < 0.16 else word
+
+    def _en_token(self, rng: np.random.Generator, kind: int | None = None) -> str:
+        """A token of real English text that is not a word (kind 2: a time, 5: an e-mail address)."""
+        kind = int(rng.integers(9)) if kind is None else kind
+        if kind == 0:
+            return f"{int(rng.integers(0, 100_000)):,}" if rng.random() < 0.5 else str(int(rng.integers(0, 1000)))
+        if kind == 1:
+            year, month, day = int(rng.integers(1990, 2036)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
+            return str(rng.choice([f"{year}-{month:02d}-{day:02d}", f"{day:02d}/{month:02d}/{year}",
+                                   f"{MONTHS[month - 1]} {day}, {year}", f"{day} {MONTHS[month - 1]} {year}"]))  # fmt: skip
+        if kind == 2:
+            hour, minute = int(rng.integers(0, 24)), int(rng.integers(0, 60))
+            return f"{hour:02d}:{minute:02d}" if rng.random() < 0.6 else f"{hour % 12 or 12}:{minute:02d} {'am' if hour < 12 else 'pm'}"
+        if kind == 3:
+            return f"{rng.choice(['$', '$', 'USD ', 'EUR ', 'RMB ', '￥'])}{rng.uniform(0, 5000):,.2f}"
+        if kind == 4:
+            return f"{rng.uniform(0, 100):.{rng.integers(0, 3)}f}%"
+        if kind == 5:
+            user = ".".join(self.en_words.draw(rng, int(rng.integers(1, 3))))
+            return f"{user}{rng.integers(0, 100) if rng.random() < 0.3 else ''}@{rng.choice(DOMAINS)}"
+        if kind == 6:
+            parts = self.en_words.draw(rng, int(rng.integers(2, 4)))
+            style = int(rng.integers(4))
+            if style == 0:
+                return "_".join(parts)
+            if style == 1:
+                return "".join(p.capitalize() for p in parts) + "()"
+            if style == 2:
+                return "/" + "/".join(parts) + rng.choice([".py", ".txt", ".json", ""])
+            return f"v{rng.integers(0, 10)}.{rng.integers(0, 20)}.{rng.integers(0, 50)}"
+        if kind == 7:
+            return str(rng.choice(ABBREVIATIONS))
+        return f"{''.join(chr(65 + int(i)) for i in rng.integers(0, 26, 2))}-{rng.integers(100, 100_000)}"
+
     def _en(self, rng: np.random.Generator, case: str | None = None) -> str:
-        count = int(rng.integers(self.params.en_words.min, self.params.en_words.max + 1))
-        case = case or str(rng.choice(["lower", "capitalize", "upper"], p=[0.55, 0.3, 0.15]))
-        phrase = " ".join(getattr(str(w), case)() for w in rng.choice(self.en_words, count))
-        if rng.random() < 0.15:
-            phrase += str(rng.choice(list(".,;:!?")))
+        """A sentence (or, for short targets, a phrase) of about the target length."""
+        target, words = self._target_length(rng), []
+        while sum(len(w) + 1 for w in words) < target:
+            words.append(self._en_token(rng) if rng.random() < 0.12 else self._en_word(rng))
+            if rng.random() < 0.08 and len(words) > 1:
+                words[-1] += ","
+        shape = case or str(rng.choice(["sentence", "lower", "title", "upper"], p=[0.55, 0.25, 0.12, 0.08]))
+        if shape == "upper":
+            words = [w.upper() for w in words]
+        elif shape in ("title", "capitalize"):
+            words = [w[:1].upper() + w[1:] for w in words]
+        elif shape == "sentence":
+            words[0] = words[0][:1].upper() + words[0][1:]
+        phrase = " ".join(words).rstrip(",")
+        if shape == "sentence" and len(words) > 2:
+            phrase += str(rng.choice([".", ".", ".", "?", "!", ":", ";"]))
         return phrase
+
+    def _zh_word(self, rng: np.random.Generator) -> str:
+        if rng.random() < self.params.zh_rare_share:  # the floor under rare characters
+            return "".join(rng.choice(self.hanzi, int(rng.integers(1, 3))))
+        return self.zh_words.draw(rng)[0]
+
+    def _zh_number(self, rng: np.random.Generator) -> str:
+        """Numbers as Chinese text writes them: dates, money, ordinals, measures, times."""
+        kind = int(rng.integers(6))
+        if kind == 0:
+            return f"{rng.integers(1990, 2036)}年{rng.integers(1, 13)}月{rng.integers(1, 32)}日"
+        if kind == 1:
+            amount = rng.uniform(0, 20_000)
+            text = f"{amount:,.2f}" if rng.random() < 0.5 else f"{amount:.2f}"
+            return str(rng.choice([f"￥{text}元", f"共计￥{text}元", f"{text}元", f"￥{text}"]))
+        if kind == 2:
+            return f"第{rng.integers(1, 100)}{rng.choice(['章', '条', '页', '期', '号', '名', '次'])}"
+        if kind == 3:
+            value = rng.integers(1, 1000) if rng.random() < 0.6 else round(float(rng.uniform(0, 100)), 1)
+            return f"{value}{rng.choice(ZH_UNITS)}"
+        if kind == 4:
+            return f"{rng.integers(0, 24)}:{rng.integers(0, 60):02d}"
+        return f"{rng.uniform(0, 100):.1f}%"
 
     def _zh(self, rng: np.random.Generator) -> str:
-        count = int(rng.integers(self.params.zh_words.min, self.params.zh_words.max + 1))
-        words = self._zh_words(rng, count)
-        phrase = ""
-        for i, word in enumerate(words):
-            if i and rng.random() < 0.15:
-                phrase += str(rng.choice(list("，、")))
-            phrase += str(word)
-        if rng.random() < 0.15:
-            phrase += str(rng.choice(list("。！？；")))
-        return phrase
-
-    def _zh_words(self, rng: np.random.Generator, count: int) -> list[str]:
-        # Inverse-CDF draw: rng.choice(p=...) would sum 300k weights on every call.
-        picks = np.searchsorted(self.zh_cumulative, rng.random(count), side="right")
-        return [str(w) for w in self.zh_words[np.minimum(picks, len(self.zh_words) - 1)]]
+        """Frequency-weighted words in clauses; punctuation, quotes and numbers as real text has them."""
+        target, text = self._target_length(rng), ""
+        half_width = rng.random() < 0.15  # a line typed with half-width punctuation
+        while len(text) < target:
+            roll = rng.random()
+            if roll < 0.08:
+                piece = self._zh_number(rng)
+            elif roll < 0.14:
+                opening, closing = ZH_PAIRS[rng.integers(len(ZH_PAIRS))]
+                piece = opening + "".join(self._zh_word(rng) for _ in range(rng.integers(1, 3))) + closing
+            else:
+                piece = self._zh_word(rng)
+            text += piece
+            if len(text) < target and rng.random() < 0.18:
+                text += str(rng.choice(["，", "，", "、", "：", "；", "。"]))
+        if len(text) > 3 and rng.random() < 0.35:
+            text += str(rng.choice(["。", "。", "！", "？", "；", "…"]))
+        if half_width:
+            text = "".join(HALF_WIDTH.get(c, c) for c in text)
+        return text
 
     def _mixed(self, rng: np.random.Generator) -> str:
         template = MIXED_TEMPLATES[rng.integers(len(MIXED_TEMPLATES))]
         fill = {
-            "zh": lambda: "".join(self._zh_words(rng, int(rng.integers(1, 4)))),
-            "En": lambda: self._en(rng, "capitalize"),
-            "en": lambda: self._en(rng, "lower"),
+            "zh": lambda: "".join(self._zh_word(rng) for _ in range(rng.integers(1, 4))),
+            "En": lambda: " ".join(w.capitalize() for w in self.en_words.draw(rng, int(rng.integers(1, 4)))),
+            "en": lambda: " ".join(self.en_words.draw(rng, int(rng.integers(1, 4)))),
             "ACR": lambda: "".join(chr(ord("A") + int(i)) for i in rng.integers(0, 26, rng.integers(2, 5))),
             "int": lambda: str(int(rng.integers(1, 10_000))),
             "num": lambda: f"{rng.uniform(0, 1000):.{rng.integers(0, 3)}f}",
@@ -175,6 +315,8 @@ class Corpus:
             "unit": lambda: str(rng.choice(UNITS)),
             "month": lambda: str(int(rng.integers(1, 13))),
             "day": lambda: str(int(rng.integers(1, 29))),
+            "email": lambda: self._en_token(rng, 5),
+            "time": lambda: self._en_token(rng, 2),
         }
         return re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)](), template)
 

@@ -10,6 +10,7 @@ renderer's glyph cache.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,17 +72,28 @@ class Font:
         if bottom <= top:
             raise FontError(f"{spec.path}: draws no ink for {''.join(probes)!r} (font '{spec.id}')")
         self.spec = spec
+        self._extent = (top, bottom)  # of the probes' ink at size 100
+        self._set_line_height(line_height)
+
+    def _set_line_height(self, line_height: int) -> None:
+        top, bottom = self._extent
         self.size = max(4, round(line_height * 100 / (bottom - top)))
         self.line_height = line_height
         self.baseline = round(-top * self.size / 100)  # from the top of the line
         # One character at a time needs no shaping; BASIC skips raqm and is up to 3x faster.
         self.image_font = ImageFont.truetype(
-            str(spec.path), size=self.size, index=spec.face, layout_engine=ImageFont.Layout.BASIC
+            str(self.spec.path), size=self.size, index=self.spec.face, layout_engine=ImageFont.Layout.BASIC
         )
         self._notdef_shape = _raster(self.image_font, "\U0010fffd")[0].shape  # unmapped: drawn as .notdef
         self._glyphs: dict[str, Glyph | None] = {}
         self._drawable: set[str] = set()  # known answers of glyph(), for the per-sample check
         self._lacking: set[str] = set()
+
+    def at_line_height(self, line_height: int) -> Font:
+        """The same face at another size, sharing the parsed font tables; its own glyph cache."""
+        resized = copy.copy(self)
+        resized._set_line_height(line_height)
+        return resized
 
     def glyph(self, char: str) -> Glyph | None:
         """The character's raster, or None when the font lacks it (unmapped, empty or .notdef)."""

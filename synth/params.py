@@ -70,11 +70,16 @@ class Mix(Weights):
 class Corpus(Strict):
     mix: Mix = Mix()
     digits_length: IntRange = IntRange(min=1, max=24)
-    en_words: IntRange = IntRange(min=1, max=4)
-    zh_words: IntRange = IntRange(min=1, max=4)
-    # Chinese words are drawn with probability ∝ frequency ** zh_frequency_power:
-    # 1 follows the word list, 0 is uniform (more rare characters seen).
+    # Characters per en/zh/mixed line (mixed lines are cut to the max; digits use digits_length).
+    line_length: IntRange = IntRange(min=1, max=40)
+    # Words are drawn with probability ∝ frequency ** power: 1 follows the word list, 0 is uniform.
+    en_frequency_power: float = Field(0.5, ge=0, le=1)
     zh_frequency_power: float = Field(0.5, ge=0, le=1)
+    # Share of English words taken from trdg's dictionary (rare words) instead of wordfreq's list.
+    en_dictionary_share: float = Field(0.15, ge=0, le=1)
+    # Share of Chinese words replaced by 1-2 hanzi drawn uniformly from the charset: a floor
+    # under the frequency of rare characters, which frequency-weighted words almost never show.
+    zh_rare_share: float = Field(0.1, ge=0, le=1)
     # A UTF-8 text file, one label per line, drawn with weight mix.custom.
     custom_file: Path | None = None
 
@@ -82,7 +87,7 @@ class Corpus(Strict):
     def _custom_needs_file(self) -> Corpus:
         if self.mix.custom > 0 and self.custom_file is None:
             raise ValueError("mix.custom > 0 needs custom_file")
-        if self.digits_length.min < 1 or self.en_words.min < 1 or self.zh_words.min < 1:
+        if self.digits_length.min < 1 or self.line_length.min < 1:
             raise ValueError("lengths start at 1")
         return self
 
@@ -99,17 +104,30 @@ class Backgrounds(Weights):
     gaussian: float = Field(0.3, ge=0)
     quasicrystal: float = Field(0.15, ge=0)
     image: float = Field(0.3, ge=0)
+    gradient: float = Field(0.0, ge=0)
+    texture: float = Field(0.0, ge=0)
 
 
 class Render(Strict):
     height: int = Field(32, ge=16, le=256)
     image_format: Literal["png", "jpg"] = "png"
+    # Pixel sizes the text is drawn at (the font's line height), one drawn uniformly per
+    # line; the finished line is then resampled to `height`, so small text arrives soft and
+    # large text with its own aliasing. Empty: draw at `height`.
+    text_sizes: list[int] = []
+    # Margins, spacing, distortion and blur are in pixels at 32 px text and scale with the size.
     # Vertical margins leave the text 1 - (top + bottom) / height of the line.
     margin_vertical: IntRange = IntRange(min=0, max=3)
     margin_horizontal: IntRange = IntRange(min=0, max=8)
+    # Extra pixels between characters; negative values make them touch or overlap.
     character_spacing: IntRange = IntRange(min=0, max=2)
-    skew_degrees: float = Field(2.0, ge=0, le=15)
+    skew_degrees: float = Field(2.0, ge=0, le=15)  # the text alone, on a level background
     skew_probability: float = Field(0.5, ge=0, le=1)
+    rotate_degrees: float = Field(2.0, ge=0, le=15)  # the whole line with its background, as a tilted crop
+    rotate_probability: float = Field(0.0, ge=0, le=1)
+    # Light perspective: corners pulled in by up to this share of the line's height.
+    perspective_strength: float = Field(0.15, ge=0, le=0.5)
+    perspective_probability: float = Field(0.0, ge=0, le=1)
     blur_sigma: float = Field(1.0, ge=0, le=5)
     blur_probability: float = Field(0.3, ge=0, le=1)
     distortion_probability: float = Field(0.15, ge=0, le=1)
@@ -120,7 +138,23 @@ class Render(Strict):
     colour_probability: float = Field(0.3, ge=0, le=1)
     # Least difference between text and background grey level (0-255).
     min_contrast: int = Field(70, ge=10, le=200)
+    # Lines drawn faintly: text only low_contrast.min-max grey levels from its background.
+    low_contrast_probability: float = Field(0.0, ge=0, le=1)
+    low_contrast: IntRange = IntRange(min=35, max=70)
+    # An underline below the text, or a table rule along the top or bottom edge.
+    rule_probability: float = Field(0.0, ge=0, le=1)
+    # JPEG compression of the finished line at a random quality.
+    jpeg_probability: float = Field(0.0, ge=0, le=1)
+    jpeg_quality: IntRange = IntRange(min=20, max=90)
     backgrounds: Backgrounds = Backgrounds()
+
+    @model_validator(mode="after")
+    def _sizes_in_range(self) -> Render:
+        if any(not 8 <= size <= 256 for size in self.text_sizes):
+            raise ValueError("text_sizes must lie between 8 and 256 px")
+        if self.jpeg_quality.min < 1 or self.jpeg_quality.max > 100:
+            raise ValueError("jpeg_quality runs from 1 to 100")
+        return self
 
 
 class Splits(Strict):
@@ -158,6 +192,8 @@ class Model(Strict):
     ]
     lstm_units: int = Field(96, ge=1)
     lstm_layers: int = Field(2, ge=1, le=4)
+    # Width of a linear bottleneck in front of the output layer (0: none).
+    head_units: int = Field(0, ge=0)
     dropout: float = Field(0.1, ge=0, lt=1)
 
     @model_validator(mode="after")
@@ -173,6 +209,10 @@ class Train(Strict):
     # Keras backend for `ocrpipe train` when KERAS_BACKEND is not set (torch trains ~1.7x
     # faster than tensorflow on CPU: its CTC is cheaper over 3,878 classes).
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
+    # Where the weights start: `scratch`, or a saved model (PATH.keras, its charset beside it)
+    # whose layers are copied and whose output rows are mapped through the two charsets
+    # (training/warm_start.py).
+    init: str = "scratch"
     train_dir: Path = Path("data/shards/train")
     val_dir: Path = Path("data/shards/val")
     model_path: Path = Path("models/crnn.keras")
@@ -255,6 +295,9 @@ def load_params(path: Path | str | None = None) -> Params:
         raise ParamsError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
+    init = (raw.get("train") or {}).get("init") if isinstance(raw.get("train"), dict) else None
+    if isinstance(init, str) and init != "scratch" and not init.endswith(".keras"):
+        raise ParamsError(f"{path}: train.init: expected 'scratch' or a model file PATH.keras, got {init!r}")
     try:
         params = Params.model_validate(raw)
     except ValidationError as error:
@@ -277,8 +320,11 @@ def _resolve_paths(params: Params, base: Path) -> Params:
             "shards": params.shards.model_copy(update={"out_dir": resolve(params.shards.out_dir)}),
             "train": params.train.model_copy(
                 update={
-                    name: resolve(getattr(params.train, name))
-                    for name in ("train_dir", "val_dir", "model_path", "live_dir")
+                    **{
+                        name: resolve(getattr(params.train, name))
+                        for name in ("train_dir", "val_dir", "model_path", "live_dir")
+                    },
+                    "init": params.train.init if params.train.init == "scratch" else str(resolve(Path(params.train.init))),
                 }
             ),
         }

@@ -8,8 +8,14 @@ the one before, plus the spacing; skew with expansion, then resize to the height
 less the margins; trdg's background kinds; blur last) but rasterises each glyph
 once per process (synth/fonts.py) and composes lines with numpy and OpenCV.
 
-Order of effects, as in trdg: text -> distortion -> skew -> resize -> background
--> colour -> blur; then light-on-dark inversion.
+Beyond trdg: the text is drawn at a size of its own (params render.text_sizes)
+and the finished line resampled to the model height; the whole line can be
+turned with its background (a tilted crop), pulled into light perspective,
+underlined or ruled, printed faintly and saved as JPEG.
+
+Order of effects: text at its size -> distortion -> skew (text only) -> margins
+-> rule -> background and colour -> rotation (whole line) -> perspective -> blur
+-> resize to the height -> JPEG -> light-on-dark inversion.
 """
 
 from __future__ import annotations
@@ -109,6 +115,23 @@ def luminance(rgb) -> float:
     return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
 
 
+def pull_corners(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Light perspective: each corner pulled inwards by up to strength x height (nothing leaves the frame)."""
+    height, width = image.shape[:2]
+    pull = strength * height
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    inwards = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
+    moved = corners + inwards * rng.uniform(0, pull, (4, 2)).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(corners, moved)
+    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """The RGB image after a round trip through JPEG at `quality`."""
+    _, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
 class Renderer:
     """Everything one process needs to render: charset, fonts with their glyph caches, corpus, textures."""
 
@@ -116,6 +139,7 @@ class Renderer:
         self.params = params
         self.charset = build_charset(params.charset)
         self.fonts = load_fonts(params.fonts.manifest, params.fonts.exclude, self.charset, params.render.height)
+        self._sized_fonts: dict[int, list[Font]] = {params.render.height: self.fonts}
         self.corpus = Corpus(params.corpus, self.charset)
         self.backgrounds = BackgroundPool(params.render.backgrounds, params.render.height, params.seed)
 
@@ -125,56 +149,106 @@ class Renderer:
         label, source = self.corpus.sample(rng)
         return self.draw(label, rng, source)
 
+    def font_for(self, label: str, rng: np.random.Generator, size: int) -> Font:
+        """A uniform choice among the fonts that draw every character of label, at `size` px.
+
+        Coverage is decided at the render height (the first font of a random order that draws
+        the label); a glyph that rasterises empty at a small size keeps the font at that height.
+        """
+        for i in rng.permutation(len(self.fonts)):
+            if self.fonts[i].draws(label):
+                if size not in self._sized_fonts:
+                    self._sized_fonts[size] = [font.at_line_height(size) for font in self.fonts]
+                sized = self._sized_fonts[size][i]
+                return sized if sized.draws(label) else self.fonts[i]
+        nowhere = sorted({c for c in label if not any(f.glyph(c) for f in self.fonts)})
+        why = f"no font has {nowhere}" if nowhere else "each character has a font, but no one font has them all"
+        raise RenderError(f"cannot draw {label!r}: {why}")
+
     def draw(self, label: str, rng: np.random.Generator, source: str = "given") -> Sample:
         p = self.params.render
-        # The first font of a random order that draws every character: a uniform choice among
-        # those fonts, found without rasterising the label in all of them.
-        font = next((self.fonts[i] for i in rng.permutation(len(self.fonts)) if self.fonts[i].draws(label)), None)
-        if font is None:
-            nowhere = sorted({c for c in label if not any(f.glyph(c) for f in self.fonts)})
-            why = f"no font has {nowhere}" if nowhere else "each character has a font, but no one font has them all"
-            raise RenderError(f"cannot draw {label!r}: {why}")
-        style: dict = {"spacing": int(rng.integers(p.character_spacing.min, p.character_spacing.max + 1))}
+        font = self.font_for(label, rng, int(rng.choice(p.text_sizes)) if p.text_sizes else p.height)
+        scale = font.line_height / 32  # lengths in params are pixels at 32 px text
+        style: dict = {"size": font.line_height}
+        style["spacing"] = round(int(rng.integers(p.character_spacing.min, p.character_spacing.max + 1)) * scale)
         ink = compose(label, font, style["spacing"])
 
         style["distortion"] = None
         if rng.random() < p.distortion_probability:
-            ink, style["distortion"] = distort(ink, rng, p.distortion_amplitude * p.height / 32)
+            ink, style["distortion"] = distort(ink, rng, p.distortion_amplitude * scale)
         style["skew"] = 0.0
         if rng.random() < p.skew_probability:
             style["skew"] = round(float(rng.uniform(-p.skew_degrees, p.skew_degrees)), 2)
             ink = rotate(ink, style["skew"])
 
-        top, bottom = (int(v) for v in rng.integers(p.margin_vertical.min, p.margin_vertical.max + 1, 2))
-        left, right = (int(v) for v in rng.integers(p.margin_horizontal.min, p.margin_horizontal.max + 1, 2))
+        top, bottom = (round(int(v) * scale) for v in rng.integers(p.margin_vertical.min, p.margin_vertical.max + 1, 2))
+        left, right = (round(int(v) * scale) for v in rng.integers(p.margin_horizontal.min, p.margin_horizontal.max + 1, 2))  # fmt: skip
         style["margins"] = [top, left, bottom, right]
-        ink = resize_to_height(ink, max(4, p.height - top - bottom))
-        height, width = ink.shape
+        style["rotation"] = 0.0
+        if rng.random() < p.rotate_probability:
+            style["rotation"] = round(float(rng.uniform(-p.rotate_degrees, p.rotate_degrees)), 2)
+        # A tilted crop of a page: room above and below for the ends of the line once turned.
+        width = ink.shape[1] + left + right
+        room = math.ceil(abs(math.tan(math.radians(style["rotation"]))) * width / 2)
+        top, bottom = top + room, bottom + room
+        height = ink.shape[0] + top + bottom
+
+        # The ink, and any rule, as coverage over the whole line, laid over the background at once.
+        alpha = np.zeros((height, width), np.uint8)
+        alpha[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+        style["rule"] = None
+        if rng.random() < p.rule_probability:
+            style["rule"] = str(rng.choice(["underline", "above", "below"]))
+            thickness = max(1, round(rng.uniform(0.6, 2.0) * scale))
+            if style["rule"] == "underline":
+                y, x0, x1 = top + font.baseline + round(rng.uniform(0.06, 0.16) * font.line_height), left, left + ink.shape[1]
+            else:  # a table's rule: the whole width, in the margin or just clear of the text
+                gap = round(rng.uniform(0, 3) * scale)
+                y = max(0, top - gap - thickness) if style["rule"] == "above" else min(height - 1, top + ink.shape[0] + gap)
+                x0, x1 = 0, width
+            strength = int(rng.integers(140, 256))
+            cv2.line(alpha, (x0, min(y, height - 1)), (x1, min(y, height - 1)), strength, thickness)
 
         coloured = rng.random() < p.colour_probability
-        background, style["background"] = self.backgrounds.sample(rng, width + left + right, tint=coloured)
-        region = background[top : top + height, left : left + width]
-        colour = rng.integers(0, 150, 3) if coloured else np.full(3, rng.integers(0, 70))
+        background, style["background"] = self.backgrounds.sample(rng, width, height, tint=coloured)
+        region = background[top : top + ink.shape[0], left : left + ink.shape[1]]
         paper = luminance(np.array(cv2.mean(region)[:3]))
-        if abs(paper - float(luminance(colour))) < p.min_contrast:  # trdg drops such images; we fix the colour
-            colour = np.zeros(3, np.int64) if paper >= 128 else np.full(3, 255)
+        if rng.random() < p.low_contrast_probability:  # faint print: a grey close to the paper
+            step = int(rng.integers(p.low_contrast.min, p.low_contrast.max + 1))
+            colour = np.full(3, max(0, round(paper) - step) if paper >= 128 else min(255, round(paper) + step))
+            style["low_contrast"] = True
+        else:
+            colour = rng.integers(0, 150, 3) if coloured else np.full(3, rng.integers(0, 70))
+            if abs(paper - float(luminance(colour))) < p.min_contrast:  # trdg drops such images; we fix the colour
+                colour = np.zeros(3, np.int64) if paper >= 128 else np.full(3, 255)
+            style["low_contrast"] = False
         style["colour"] = [int(c) for c in colour]
-        # region * (1 - alpha) + colour * alpha, in 8-bit OpenCV arithmetic
-        alpha = cv2.merge([ink, ink, ink])
-        image = background.copy()
-        image[top : top + height, left : left + width] = cv2.add(
-            cv2.multiply(region, 255 - alpha, scale=1 / 255),
+        # background * (1 - alpha) + colour * alpha, in 8-bit OpenCV arithmetic
+        alpha = cv2.merge([alpha, alpha, alpha])
+        image = cv2.add(
+            cv2.multiply(background, 255 - alpha, scale=1 / 255),
             cv2.multiply(alpha, (*map(float, colour), 0.0), scale=1 / 255),  # a scalar per channel
         )
 
+        if style["rotation"]:
+            matrix = cv2.getRotationMatrix2D((width / 2, height / 2), style["rotation"], 1.0)
+            image = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        style["perspective"] = bool(rng.random() < p.perspective_probability)
+        if style["perspective"]:
+            image = pull_corners(image, rng, p.perspective_strength)
         style["blur"] = 0.0
         if rng.random() < p.blur_probability and p.blur_sigma > 0:
             style["blur"] = round(float(rng.uniform(0.3, max(0.3, p.blur_sigma))), 2)
-            image = cv2.GaussianBlur(image, (0, 0), style["blur"])
+            image = cv2.GaussianBlur(image, (0, 0), style["blur"] * scale)
+        image = resize_to_height(image, p.height)
+        style["jpeg"] = None
+        if rng.random() < p.jpeg_probability:
+            style["jpeg"] = int(rng.integers(p.jpeg_quality.min, p.jpeg_quality.max + 1))
+            image = jpeg(image, style["jpeg"])
         style["inverted"] = bool(rng.random() < p.invert_probability)
         if style["inverted"]:
             image = 255 - image
-        return Sample(label, source, font.spec.id, style, image)
+        return Sample(label, source, font.spec.id, style, np.ascontiguousarray(image))
 
 
 # --- the render stage: one shard, or every shard of a split on all cores ------------------

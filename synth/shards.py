@@ -243,6 +243,26 @@ def label_font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(widest.path), size=size, index=widest.face)
 
 
+def describe_style(font: str, style: dict) -> str:
+    """The font and the effects a sample was drawn with, in one line (only those applied)."""
+    get = style.get
+    parts = [
+        font,
+        get("size") and f"{get('size')} px",
+        style["background"],
+        get("skew") and f"skew {get('skew')}°",
+        get("rotation") and f"turned {get('rotation')}°",
+        get("perspective") and "perspective",
+        get("distortion") and f"{get('distortion')} distortion",
+        get("rule"),
+        get("low_contrast") and "faint",
+        get("blur") and f"blur {get('blur')}",
+        get("jpeg") and f"JPEG q{get('jpeg')}",
+        get("inverted") and "inverted",
+    ]
+    return " · ".join(part for part in parts if part)
+
+
 def preview(path: Path | str, out: Path | str, count: int = 40, scale: int = 2) -> Path:
     """A contact sheet: each sample scaled up, with its id, exact label, font and style under it."""
     shard = Shard(path)
@@ -261,10 +281,7 @@ def preview(path: Path | str, out: Path | str, count: int = 40, scale: int = 2) 
         sheet.paste(img.crop((0, 0, min(img.width, width - 20), img.height)), (10, y))
         y += img.height + 2
         draw.text((10, y), f"{row['id']}  {row['label']}", fill="black", font=font)
-        style = row["style"]
-        details = f"{row['font']} · {style['background']} · skew {style['skew']} · blur {style['blur']}"
-        details += f" · {style['distortion'] or 'no'} distortion" + (" · inverted" if style["inverted"] else "")
-        draw.text((10, y + line), details, fill=(110, 110, 110), font=font)
+        draw.text((10, y + line), describe_style(row["font"], row["style"]), fill=(110, 110, 110), font=font)
         y += 2 * line + gap
     out = Path(out)
     with AtomicFile(out) as file:

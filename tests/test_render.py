@@ -24,16 +24,47 @@ def test_default_charset_is_gb2312_level1_ascii_and_cjk_punctuation():
 def test_the_mix_draws_every_source_within_the_charset(renderer):
     charset = set(renderer.charset)
     by_source = {}
-    for index in range(400):
+    for index in range(600):
         label, source = renderer.corpus.sample(np.random.default_rng([3, index]))
         assert set(label) <= charset and label == label.strip() and "  " not in label
+        assert 1 <= len(label) <= 40
         by_source.setdefault(source, []).append(label)
     assert set(by_source) == {"digits", "en", "zh", "mixed"}
     assert all(re.fullmatch(r"\d{1,24}", s) for s in by_source["digits"])
-    assert all(re.fullmatch(r"[A-Za-z .,;:!?]+", s) for s in by_source["en"])
-    assert all(re.fullmatch(r"[\u4e00-\u9fff，、。！？；]+", s) for s in by_source["zh"])
+    english = by_source["en"]
+    assert all(set(s) <= set(PRINTABLE_ASCII + "￥") for s in english)
+    assert any(re.fullmatch(r"[A-Z][a-z'].* .*[a-z]\.", s) for s in english)  # a sentence with a full stop
+    assert any("," in s for s in english) and any(re.search(r"\d", s) for s in english)
+    chinese = by_source["zh"]
+    assert all(re.search(r"[\u4e00-\u9fff]", s) for s in chinese)
+    assert any(re.search(r"[，。、：；]", s) for s in chinese) and any(re.search(r"[“（《【「]", s) for s in chinese)
+    assert any(re.search(r"\d", s) for s in chinese)
     mixed = "".join(by_source["mixed"])
     assert re.search(r"[\u4e00-\u9fff]", mixed) and re.search(r"[A-Za-z]", mixed) and re.search(r"\d", mixed)
+
+
+def test_english_tokens_and_chinese_numbers_take_real_shapes(renderer):
+    corpus, rng = renderer.corpus, np.random.default_rng(11)
+    tokens = [corpus._en_token(rng, kind) for kind in range(9) for _ in range(30)]
+    assert any(re.fullmatch(r"\d{4}-\d\d-\d\d", t) for t in tokens)  # a date
+    assert any(re.fullmatch(r"\d\d:\d\d", t) for t in tokens)  # a time
+    assert any(re.fullmatch(r"[\w.]+@[\w.]+\.\w+", t) for t in tokens)  # an e-mail address
+    assert any(t.endswith("%") for t in tokens) and any(t.startswith("$") for t in tokens)
+    numbers = [corpus._zh_number(rng) for _ in range(300)]
+    assert any(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", n) for n in numbers)
+    assert any(re.fullmatch(r"共计￥[\d,]+\.\d\d元", n) for n in numbers)
+    assert any(re.fullmatch(r"第\d+章", n) for n in numbers)
+
+
+def test_rare_hanzi_get_a_floor_under_their_frequency(tmp_path):
+    """Frequency-weighted words alone leave most level-1 hanzi unseen; the uniform share reaches them."""
+    seen = {}
+    for share in (0.0, 0.5):
+        params = load_params(write_params(tmp_path, corpus={"mix": {"digits": 0, "en": 0, "zh": 1, "mixed": 0}, "zh_rare_share": share}))
+        corpus = Renderer(params).corpus
+        rng = np.random.default_rng(5)
+        seen[share] = {c for _ in range(1500) for c in corpus.sample(rng)[0] if "\u4e00" <= c <= "\u9fff"}
+    assert len(seen[0.5]) > 1.3 * len(seen[0.0]) and len(seen[0.5]) > 2500
 
 
 def test_samples_have_the_line_height_and_vary_in_style(renderer):
@@ -157,3 +188,37 @@ def test_trdg_renders_on_modern_pillow_once_patched():
 
     assert utils.get_text_height(image_font, "gjpqy") == image_font.getbbox("gjpqy")[3]
     assert utils.get_text_height(image_font, "gjpqy") > image_font.getbbox("gjpqy")[3] - image_font.getbbox("gjpqy")[1]
+
+
+def test_the_realistic_styles_are_each_drawn(tmp_path):
+    params = load_params(
+        write_params(
+            tmp_path,
+            render={
+                "text_sizes": [14, 64], "rotate_probability": 1, "perspective_probability": 1,
+                "rule_probability": 1, "jpeg_probability": 1, "low_contrast_probability": 0.5,
+                "character_spacing": {"min": -2, "max": 3}, "margin_horizontal": {"min": 0, "max": 24},
+                "backgrounds": {"plain": 0, "gaussian": 0, "quasicrystal": 0, "image": 0, "gradient": 1, "texture": 1},
+            },
+        )
+    )  # fmt: skip
+    renderer = Renderer(params)
+    samples = [renderer.sample(2, i) for i in range(80)]
+    styles = [s.style for s in samples]
+    assert all(s.image.shape[0] == 32 for s in samples)
+    assert {s["size"] for s in styles} == {14, 64} and {s["background"] for s in styles} == {"gradient", "texture"}
+    assert all(s["perspective"] and 20 <= s["jpeg"] <= 90 for s in styles)
+    assert sum(s["rotation"] != 0 for s in styles) >= 75  # a turn can round to 0.00°
+    assert {s["rule"] for s in styles} == {"underline", "above", "below"}
+    assert any(s["low_contrast"] for s in styles) and any(not s["low_contrast"] for s in styles)
+    assert min(s["spacing"] for s in styles) < 0
+    for sample in samples:  # faint or not, text stays darker than light paper (lighter when inverted)
+        grey = sample.image.mean(axis=2)
+        assert (np.median(grey) > 110) != sample.style["inverted"], sample.style
+    # Small text, resampled up, is softer than large text brought down to the same height.
+    def sharpness(sample):
+        return np.abs(np.diff(sample.image.mean(axis=2), axis=1)).mean()
+
+    small = [sharpness(s) for s in samples if s.style["size"] == 14 and not s.style["low_contrast"]]
+    large = [sharpness(s) for s in samples if s.style["size"] == 64 and not s.style["low_contrast"]]
+    assert np.median(small) < np.median(large)
