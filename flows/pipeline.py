@@ -22,7 +22,7 @@ from flows.train import train
 from synth.params import load_params
 from training import use_backend
 from training.evaluate import SLICES
-from training.registry import METRICS, VERDICT, run_gate
+from training.registry import EXTERNAL_METRICS, METRICS, VERDICT, run_gate
 from training.registry import register as register_model
 
 
@@ -41,27 +41,32 @@ def register(root: Path) -> dict:
 @task
 def publish(root: Path, result: dict) -> None:
     """Prefect artifacts: the metrics against the champion, and a picture of the errors."""
-    new, champion = result["metrics"], (result["champion"] or {}).get("metrics")
+    champion = result["champion"] or {}
     rows = []
-    for scope in ("overall", *SLICES):
-        figures = [m if scope == "overall" else m["slices"][scope] for m in (new, champion) if m]
-        if not figures[0]["n"]:
-            continue
-        row = {"slice": scope, "n": figures[0]["n"], "seq_acc": round(figures[0]["seq_acc"], 4),
-               "char_acc": round(figures[0]["char_acc"], 4)}  # fmt: skip
-        if champion:
-            row["champion seq_acc"] = round(figures[1]["seq_acc"], 4) if figures[1]["n"] else None
-            row["champion char_acc"] = round(figures[1]["char_acc"], 4) if figures[1]["n"] else None
-        rows.append(row)
+    for data, key in (("test split", "metrics"), ("outside set", "external")):
+        new, old = result.get(key), champion.get(key)
+        for scope in ("overall", *SLICES) if new else ():
+            figures = [m if scope == "overall" else m["slices"][scope] for m in (new, old) if m]
+            if not figures[0]["n"]:
+                continue
+            row = {"data": data, "slice": scope, "n": figures[0]["n"], "seq_acc": round(figures[0]["seq_acc"], 4),
+                   "char_acc": round(figures[0]["char_acc"], 4)}  # fmt: skip
+            if champion:
+                row["champion seq_acc"] = round(figures[1]["seq_acc"], 4) if old and figures[1]["n"] else None
+                row["champion char_acc"] = round(figures[1]["char_acc"], 4) if old and figures[1]["n"] else None
+            rows.append(row)
     verdict = "passed" if result["gate"]["passed"] else "failed: " + "; ".join(result["gate"]["failures"])
     version = f"crnn@{result['version']} {result['stages']}" if result["version"] else "not registered"
-    vs = f" against champion crnn@{result['champion']['version']}" if champion else ""
-    create_table_artifact(rows, key="crnn-metrics", description=f"Test split{vs}. Gate {verdict}. {version}.")
+    vs = f" against champion crnn@{champion['version']}" if champion else ""
+    create_table_artifact(
+        rows, key="crnn-metrics", description=f"Test split and outside set{vs}. Gate {verdict}. {version}."
+    )
 
     pictures = []
-    errors = root / METRICS.with_name(METRICS.stem + ".errors.png")
-    if errors.exists():
-        pictures.append(("Worst errors and most confused characters", inline_picture(errors)))
+    for data, metrics in (("test split", METRICS), ("outside set", EXTERNAL_METRICS)):
+        errors = root / metrics.with_name(metrics.stem + ".errors.png")
+        if errors.exists():
+            pictures.append((f"Worst errors and most confused characters, {data}", inline_picture(errors)))
     test_shard = next(iter(sorted((load_params(root / "params.yaml").shards.out_dir / "test").glob("*.tar"))), None)
     if test_shard:
         from synth.shards import preview

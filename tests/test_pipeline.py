@@ -136,7 +136,8 @@ def test_a_better_model_takes_prod_and_a_worse_one_does_not(project):
 def test_versions_compare_through_ocrpipe_and_dvc(project):
     compared = run("ocrpipe", "models", "compare", "v0.1.0", "prod", cwd=project).stdout
     assert "crnn@v0.1.0" in compared and "crnn@v0.2.0" in compared
-    assert "digits seq_acc" in compared and "train.epochs: 3 -> 4" in compared
+    assert "test split digits seq_acc" in compared and "train.epochs: 3 -> 4" in compared
+    assert "outside set zh char_acc" in compared
     assert "train.learning_rate: 1e-06 -> 0.003" in compared
 
     diff = json.loads(run("dvc", "metrics", "diff", "crnn@v0.1.0", "crnn@v0.2.0", "--json", cwd=project).stdout)

@@ -24,11 +24,15 @@ from synth.shards import AtomicFile
 ARTIFACT = "crnn"  # the name under `artifacts:` in dvc.yaml and in the tags
 PROD = "prod"
 METRICS = Path("metrics/eval.json")
+# Lines from outside the project's renderer (data/external/README.md), read beside the test split.
+EXTERNAL = Path("data/external/labels.tsv")
+EXTERNAL_METRICS = Path("metrics/external.json")
 VERDICT = Path("metrics/gate.json")
 # What a version's commit holds besides the tag: the lock that pins data and model, the knobs,
 # the DVC metrics and plots kept in git, and the .gitignore files DVC writes beside its outputs.
 RECORDED = (
-    "dvc.yaml", "dvc.lock", "params.yaml", "metrics/eval.json", "metrics/gate.json", "dvclive/metrics.json",
+    "dvc.yaml", "dvc.lock", "params.yaml", "metrics/eval.json", "metrics/external.json", "metrics/gate.json",
+    "dvclive/metrics.json",
     "dvclive/plots", ".gitignore", "data/shards/.gitignore", "models/.gitignore", "metrics/.gitignore",
 )  # fmt: skip
 
@@ -136,8 +140,8 @@ def read_at(root: Path, commit: str, path: Path | str) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
-def metrics_at(root: Path, commit: str) -> dict | None:
-    text = read_at(root, commit, METRICS)
+def metrics_at(root: Path, commit: str, path: Path = METRICS) -> dict | None:
+    text = read_at(root, commit, path)
     return json.loads(text) if text else None
 
 
@@ -161,7 +165,8 @@ def evaluate_at(root: Path, commit: str, params: Params) -> dict:
 def register(root: Path, params: Params) -> dict:
     """Tag a model that passed the gate; promote it to prod if it beats the champion.
 
-    Returns {metrics, gate, version, stages, new, champion: {version, metrics} | None}.
+    Returns {metrics, external, gate, version, stages, new, champion: {version, metrics, external} | None};
+    `external` is the outside set's metrics (None where absent).
     Running it again on the same commit changes nothing and reports the same version.
     """
     import gto.api
@@ -169,7 +174,9 @@ def register(root: Path, params: Params) -> dict:
     root = Path(root).resolve()
     metrics = json.loads((root / METRICS).read_text(encoding="utf-8"))
     verdict = json.loads((root / VERDICT).read_text(encoding="utf-8"))
-    result = {"metrics": metrics, "gate": verdict, "version": None, "stages": [], "new": False, "champion": None}
+    external = json.loads((root / EXTERNAL_METRICS).read_text(encoding="utf-8")) if (root / EXTERNAL_METRICS).exists() else None
+    result = {"metrics": metrics, "external": external, "gate": verdict, "version": None, "stages": [], "new": False,
+              "champion": None}  # fmt: skip
     if not verdict["passed"]:
         return result
     assert_reproduced(root)
@@ -188,7 +195,12 @@ def register(root: Path, params: Params) -> dict:
     beats = True
     if champion is not None:
         champion_metrics = evaluate_at(root, champion["commit_hexsha"], params)
-        result["champion"] = {"version": champion["version"], "metrics": champion_metrics}
+        result["champion"] = {
+            "version": champion["version"],
+            "metrics": champion_metrics,
+            # The outside set is fixed in git: the champion's own figures on it compare as they are.
+            "external": metrics_at(root, champion["commit_hexsha"], EXTERNAL_METRICS),
+        }
         beats = metrics[key] > champion_metrics[key]
 
     identity = _fallback_identity(root)
@@ -215,6 +227,7 @@ def versions(root: Path) -> list[dict]:
                 "commit": v["commit_hexsha"],
                 "created_at": str(v["created_at"]),
                 "metrics": metrics_at(Path(root), v["commit_hexsha"]),
+                "external": metrics_at(Path(root), v["commit_hexsha"], EXTERNAL_METRICS),
             }
         )
     return rows
