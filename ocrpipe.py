@@ -20,6 +20,7 @@ from synth.shards import ShardError
 from training import use_backend
 from training.data import DataError
 from training.registry import RegistryError
+from training.warm_start import WarmStartError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 shards_app = typer.Typer(help="Check, look at and unpack shards.", no_args_is_help=True)
@@ -37,6 +38,7 @@ INPUT_ERRORS = (
     ShardError,
     DataError,
     RegistryError,
+    WarmStartError,
     FileNotFoundError,
 )
 
@@ -214,13 +216,14 @@ def models_compare(
 
     root = Path.cwd()
     left, right = resolve(root, a), resolve(root, b)
-    typer.echo(f"{'':16}{'crnn@' + left['version']:>24}{'crnn@' + right['version']:>24}")
-    for scope in ("overall", *SLICES):
-        figures = [(v["metrics"] or {}) if scope == "overall" else (v["metrics"] or {}).get("slices", {}).get(scope, {})
-                   for v in (left, right)]  # fmt: skip
-        for metric in ("seq_acc", "char_acc"):
-            cells = [f"{f[metric]:.4f}" if metric in f else "-" for f in figures]
-            typer.echo(f"{scope + ' ' + metric:16}{cells[0]:>24}{cells[1]:>24}")
+    typer.echo(f"{'':32}{'crnn@' + left['version']:>16}{'crnn@' + right['version']:>16}")
+    for data, key in (("test split", "metrics"), ("outside set", "external")):
+        for scope in ("overall", *SLICES):
+            figures = [(v[key] or {}) if scope == "overall" else (v[key] or {}).get("slices", {}).get(scope, {})
+                       for v in (left, right)]  # fmt: skip
+            for metric in ("seq_acc", "char_acc"):
+                cells = [f"{f[metric]:.4f}" if metric in f else "-" for f in figures]
+                typer.echo(f"{data + ' ' + scope + ' ' + metric:32}{cells[0]:>16}{cells[1]:>16}")
     changed = params_diff(root, left, right)
     typer.echo("params: same" if not changed else "params that differ:")
     for key, (x, y) in changed.items():

@@ -1,11 +1,14 @@
-"""Training throughput: images/s of `train_on_batch` on real shard batches.
+"""Training cost of model profiles, side by side: lines/s of training steps and, with
+--lines, the validation accuracy each reaches after the same number of lines.
 
-    .venv/bin/python bench/train.py [--params params.yaml] [--steps 20]
-    KERAS_BACKEND=jax python bench/train.py --params params-full.yaml   # on a GPU worker
+    .venv/bin/python bench/train.py                                   # params.yaml vs params-base.yaml
+    .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --steps 30 --lines 12800
+    KERAS_BACKEND=jax python bench/train.py --profile params-full.yaml     # on a GPU worker
 
-Uses the params' model, batch size and max width, and the train shards they name
-(render them first). Prints the backend, the device, the parameter count,
-seconds per step and training images per second, data loading included.
+Every profile trains on the same batches (the first profile's train shards, its
+batch size unless --batch-size is given) with its own model (`model` in its params),
+from the same seed; steps are timed after two warm-up steps, data loading included.
+The profiles take turns step by step, so a busy machine slows them alike.
 """
 
 from __future__ import annotations
@@ -22,49 +25,69 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--profile", type=Path, action="append", help="params file (repeatable)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per profile")
+    parser.add_argument("--lines", type=int, default=0, help="train each profile on this many lines, then validate")
+    parser.add_argument("--batch-size", type=int, default=0, help="for every profile (default: the first's)")
     args = parser.parse_args()
+    profiles = args.profile or [ROOT / "params.yaml", ROOT / "params-base.yaml"]
 
     from synth.params import load_params
 
-    params = load_params(args.params)
-    os.environ.setdefault("KERAS_BACKEND", params.train.backend)
+    configs = [load_params(path) for path in profiles]
+    first = configs[0]
+    os.environ.setdefault("KERAS_BACKEND", first.train.backend)
     import keras
 
-    from synth.charset import build_charset
+    from synth.charset import read_charset
     from training.batches import LineBatches
-    from training.data import load_lines
+    from training.data import ImageReader, load_lines, to_grey
+    from training.evaluate import scores
+    from training.infer import Reader
     from training.model import build_crnn
     from training.train import ctc_loss
 
-    charset = build_charset(params.charset)
-    model, inference = build_crnn(params.model, len(charset))
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ctc_loss)
-    p = params.train
+    p = first.train
+    charset = read_charset(p.train_dir / "charset.json")
+    batch_size = args.batch_size or p.batch_size
+    steps = max(args.steps + 2, -(-args.lines // batch_size))
     batches = LineBatches(
-        load_lines(p.train_dir), charset, params.model.height, p.batch_size,
-        steps=args.steps + 2, shuffle=True, augment_images=p.augment, max_width=p.max_width,
+        load_lines(p.train_dir), charset, first.model.height, batch_size,
+        steps=steps, shuffle=True, augment_images=p.augment, max_width=p.max_width,
     )  # fmt: skip
-    for i in range(2):  # warm-up: first calls compile or allocate
-        model.train_on_batch(*batches[i])
-    started, lines, pixels = time.perf_counter(), 0, 0
-    for i in range(2, args.steps + 2):
-        x, y = batches[i]
-        model.train_on_batch(x, y)
-        lines, pixels = lines + len(x), pixels + x.shape[2] * len(x)
-    elapsed = time.perf_counter() - started
-    device = {
-        "jax": lambda: __import__("jax").devices()[0],
-        "torch": lambda: "cuda" if __import__("torch").cuda.is_available() else "cpu",
-    }
-    print(
-        f"backend {keras.backend.backend()}, device {device.get(keras.backend.backend(), lambda: 'cpu')()}, cores {os.cpu_count()}"
-    )
-    print(
-        f"model {inference.count_params():,} parameters, batch {p.batch_size}, mean padded width {pixels / lines:.0f} px"
-    )
-    print(f"{elapsed / args.steps:.3f} s/step, {lines / elapsed:.1f} training images/s over {args.steps} steps")
+    models = []
+    for config in configs:
+        keras.utils.set_random_seed(0)
+        train_model, inference = build_crnn(config.model, len(charset))
+        train_model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate, clipnorm=5.0), loss=ctc_loss)
+        models.append((train_model, inference))
+    print(f"backend {keras.backend.backend()}, {os.cpu_count()} cores, batch {batch_size}, data {p.train_dir}")
+
+    elapsed, lines, pixels = [0.0] * len(models), 0, 0
+    for step in range(steps):
+        x, y = batches[step]
+        for k, (train_model, _) in enumerate(models):
+            started = time.perf_counter()
+            train_model.train_on_batch(x, y)
+            if 2 <= step < args.steps + 2:  # the first two steps compile or allocate
+                elapsed[k] += time.perf_counter() - started
+        if 2 <= step < args.steps + 2:
+            lines, pixels = lines + len(x), pixels + x.shape[2] * len(x)
+    print(f"timed {args.steps} steps, mean padded width {pixels / max(lines, 1):.0f} px")
+
+    truths, greys = [], []
+    if args.lines:
+        images = ImageReader()
+        val = load_lines(p.val_dir)[: p.val_lines]
+        truths, greys = [line.label for line in val], [to_grey(images.read(line)) for line in val]
+    baseline = lines / elapsed[0]
+    for path, config, (_, inference), seconds in zip(profiles, configs, models, elapsed):
+        rate = lines / seconds
+        row = f"{Path(path).name:20} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
+        if args.lines:
+            result = scores(Reader(inference, charset, config.model.height).read_arrays(greys), truths)
+            row += f"  after {steps * batch_size:,} lines: val seq_acc {result['seq_acc']:.3f} char_acc {result['char_acc']:.3f}"
+        print(row)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,15 @@ def sequence_modelling(x, params: ModelParams):
     return x
 
 
-def prediction(x, classes: int):
+def prediction(x, classes: int, head_units: int):
+    """Per-frame class scores; through a narrow linear layer first when head_units > 0.
+
+    The output layer is most of a CRNN's arithmetic with thousands of classes (frames x
+    inputs x classes); a 128-wide bottleneck in front of it, as PP-OCR's heads have, makes
+    it several times cheaper (a low-rank factorisation of the same linear map).
+    """
+    if head_units:
+        x = layers.Dense(head_units, name="head")(x)
     return layers.Dense(classes, name="logits")(x)
 
 
@@ -58,6 +66,7 @@ def build_crnn(params: ModelParams, charset_size: int) -> tuple[keras.Model, ker
     image = keras.Input((params.height, None, 1), name="image")
     frames = map_to_sequence(feature_extraction(image, params), params)
     context = sequence_modelling(frames, params)
-    logits = prediction(layers.Concatenate(name="frames_and_context")([frames, context]), charset_size + 1)
+    features = layers.Concatenate(name="frames_and_context")([frames, context])
+    logits = prediction(features, charset_size + 1, params.head_units)
     probabilities = layers.Softmax(name="probabilities")(logits)
     return keras.Model(image, logits, name="crnn_train"), keras.Model(image, probabilities, name="crnn")

@@ -30,6 +30,7 @@ from training.data import ImageReader, load_lines, to_grey
 from training.evaluate import scores
 from training.infer import Reader, charset_path
 from training.model import build_crnn
+from training.warm_start import warm_start
 
 
 def ctc_loss(y_true, y_pred):
@@ -134,6 +135,14 @@ def train(params: Params) -> dict:
     print(
         f"CRNN: {inference.count_params():,} parameters, {len(charset)} characters + blank, backend {keras.backend.backend()}"
     )
+    init = None
+    if p.init != "scratch":
+        init = warm_start(train_model, charset, Path(p.init))
+        init["sha256"] = hashlib.sha256(Path(p.init).read_bytes()).hexdigest()
+        print(
+            f"warm start from {p.init}: {init['layers_copied']} layers; characters kept {init['characters_kept']}, "
+            f"added {init['characters_added']}, dropped {init['characters_dropped']}"
+        )
 
     height = params.model.height
     batches = LineBatches(
@@ -189,4 +198,5 @@ def train(params: Params) -> dict:
         "lines_seen": epochs_run * p.steps_per_epoch * p.batch_size,
         "minutes": round((time.monotonic() - started) / 60, 2),
         "best_val_char_acc": round(keep_best.best, 4),
+        "init": init or "scratch",
     }

@@ -1,0 +1,102 @@
+"""Warm starts: a model begins from a saved one, across reordered and extended charsets."""
+
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import pytest
+import yaml
+from conftest import TINY_MODEL, ocrpipe, write_params
+
+from synth.charset import build_charset
+from synth.params import Charset, Model
+from training.data import ImageReader, load_lines, to_grey
+from training.infer import Reader, charset_path
+from training.model import build_crnn
+from training.warm_start import WarmStartError, warm_start
+
+MODEL = Model.model_validate({**TINY_MODEL, "head_units": 12})
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, small_shard):
+    """A tiny model with random weights saved with its charset, and grey lines to read."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    charset = build_charset(Charset())
+    _, inference = build_crnn(MODEL, len(charset))
+    path = tmp_path_factory.mktemp("init") / "init.keras"
+    inference.save(path)
+    charset_path(path).write_text(json.dumps({"characters": list(charset)}, ensure_ascii=False), encoding="utf-8")
+    images = ImageReader()
+    greys = [to_grey(images.read(line)) for line in load_lines(small_shard)[:24]]
+    return path, charset, greys
+
+
+def started_from(path, charset, model=MODEL):
+    import keras
+
+    keras.utils.set_random_seed(2)  # other fresh weights than the saved model's
+    train_model, inference = build_crnn(model, len(charset))
+    report = warm_start(train_model, charset, path)
+    return Reader(inference, charset, model.height), report
+
+
+def test_the_same_charset_reads_identically_before_any_step(saved):
+    path, charset, greys = saved
+    reader, report = started_from(path, charset)
+    texts = Reader.load(path).read_arrays(greys)
+    assert any(texts) and reader.read_arrays(greys) == texts
+    assert report["characters_added"] == report["characters_dropped"] == 0
+
+
+def test_a_reordered_and_extended_charset_keeps_every_old_characters_row(saved):
+    path, charset, greys = saved
+    changed = "ÄÖÜ" + charset[::-1] + "€"  # new characters first and last, the old ones reversed
+    reader, report = started_from(path, changed)
+    assert reader.read_arrays(greys) == Reader.load(path).read_arrays(greys)
+    assert report["characters_added"] == 4 and report["characters_kept"] == len(charset)
+
+
+def test_a_shrunk_charset_drops_the_removed_characters_rows(saved):
+    path, charset, greys = saved
+    old = Reader.load(path).read_arrays(greys)
+    kept = "".join(sorted(set("".join(old)))) + "0123456789"
+    reader, report = started_from(path, "".join(dict.fromkeys(kept)))
+    assert report["characters_dropped"] == len(charset) - len(set(kept))
+    assert reader.read_arrays(greys) == old  # every character it read is still there
+
+
+def test_a_layer_of_another_size_is_a_one_line_error_naming_it_and_both_shapes(saved):
+    path, charset, _ = saved
+    wider = Model.model_validate({**MODEL.model_dump(), "lstm_units": 24})
+    with pytest.raises(WarmStartError) as error:
+        started_from(path, charset, wider)
+    message = str(error.value)
+    assert "\n" not in message and "'bilstm1'" in message and str(path) in message
+    assert "16x64" in message and "24x96" in message  # the old and new LSTM sizes in the shapes
+
+
+def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_shard):
+    path, _, _ = saved
+    params = write_params(
+        tmp_path,
+        model=MODEL.model_dump(),
+        train={
+            "backend": "torch", "init": str(path), "train_dir": str(small_shard), "val_dir": str(small_shard),
+            "model_path": "out/crnn.keras", "live_dir": "live", "batch_size": 8, "epochs": 1,
+            "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0,
+        },
+    )  # fmt: skip
+    result = ocrpipe("train", "--params", params, cwd=tmp_path)
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["init"]["init"] == str(path) and len(summary["init"]["sha256"]) == 64
+    assert (tmp_path / "out" / "crnn.keras").is_file()
+
+    mismatched = yaml.safe_load(params.read_text(encoding="utf-8"))
+    mismatched["model"]["lstm_units"] = 24
+    params.write_text(yaml.safe_dump(mismatched, allow_unicode=True), encoding="utf-8")
+    result = ocrpipe("train", "--params", params, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "'bilstm1'" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,86 @@
+"""Warm start: a new model begins from a trained one, across a changed charset.
+
+Every layer whose name and weight shapes match is copied. The output layer (`logits`)
+is mapped through the two charsets: class 0 (the CTC blank) keeps its row, a
+character in both charsets keeps its learned row wherever it now sits, a removed
+character's row is dropped, and a new character gets a fresh row: zero weights and
+the lowest bias the old model gave any character, so it starts as the least likely
+class and old characters read exactly as before until training moves it. Any other
+mismatch (a convolution or LSTM of another size) is an error naming the layer and
+both shapes: a silently re-initialised layer is how fine-tuning breaks in other
+toolkits ("shape of head.fc.weight not matched").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # keras is imported only once the command has chosen its backend
+    import keras
+
+OUTPUT_LAYER = "logits"
+
+
+class WarmStartError(ValueError):
+    """The init model does not fit the model in params; the message names the layer and shapes."""
+
+
+def warm_start(model: keras.Model, charset: str, init_path: Path) -> dict:
+    """Copy the weights of the model at init_path into model (whose classes follow charset).
+
+    Returns what happened: layers copied, characters kept, added and dropped.
+    """
+    from training.infer import Reader
+
+    source = Reader.load(init_path)
+    old_index = {c: i + 1 for i, c in enumerate(source.charset)}
+    source_layers = {layer.name: layer for layer in source.model.layers if layer.weights}
+    copied = []
+    for layer in model.layers:
+        if not layer.weights or layer.name not in source_layers:
+            continue
+        old = [np.asarray(w) for w in source_layers[layer.name].get_weights()]
+        new = layer.get_weights()
+        if layer.name == OUTPUT_LAYER:
+            old = _map_classes(old, new, charset, old_index, init_path)
+        shapes = [w.shape for w in old], [w.shape for w in new]
+        if shapes[0] != shapes[1]:
+            raise WarmStartError(
+                f"{init_path}: layer '{layer.name}' has weights of shapes {_shapes(shapes[0])} there "
+                f"and {_shapes(shapes[1])} in the model of params: sizes differ, cannot warm-start"
+            )
+        layer.set_weights(old)
+        copied.append(layer.name)
+    missing = sorted(set(source_layers) - set(copied))
+    if missing:
+        raise WarmStartError(f"{init_path}: layers {missing} have no counterpart in the model of params")
+    kept = sum(c in old_index for c in charset)
+    return {
+        "init": str(init_path),
+        "layers_copied": len(copied),
+        "characters_kept": kept,
+        "characters_added": len(charset) - kept,
+        "characters_dropped": len(source.charset) - kept,
+    }
+
+
+def _map_classes(old: list[np.ndarray], new: list[np.ndarray], charset: str, old_index: dict, path: Path):
+    """The output layer's kernel columns and biases reordered from the old classes to the new ones."""
+    kernel, bias = old
+    if kernel.shape[0] != new[0].shape[0]:
+        raise WarmStartError(
+            f"{path}: layer '{OUTPUT_LAYER}' reads {kernel.shape[0]} features there and {new[0].shape[0]} "
+            "in the model of params: sizes differ, cannot warm-start"
+        )
+    rows = np.array([0] + [old_index.get(c, -1) for c in charset])  # -1: a character new to the model
+    fresh = rows < 0
+    mapped_kernel = np.where(fresh[None, :], 0.0, kernel[:, np.maximum(rows, 0)]).astype(kernel.dtype)
+    mapped_bias = np.where(fresh, bias[1:].min(), bias[np.maximum(rows, 0)]).astype(bias.dtype)
+    return [mapped_kernel, mapped_bias]
+
+
+def _shapes(shapes: list[tuple]) -> str:
+    return ", ".join("x".join(map(str, shape)) for shape in shapes)
