@@ -215,6 +215,11 @@ class Train(Strict):
     init: str = "scratch"
     train_dir: Path = Path("data/shards/train")
     val_dir: Path = Path("data/shards/val")
+    # Your own labelled lines (a path<TAB>label file or a folder of {id}_{label} images; keep
+    # them under data/own/, which the DVC stage depends on), mixed into training so that
+    # this share of the lines seen comes from them.
+    own_lines: Path | None = None
+    own_share: float = Field(0.0, ge=0, lt=1)
     model_path: Path = Path("models/crnn.keras")
     live_dir: Path = Path("dvclive")  # DVCLive curves
     batch_size: int = Field(32, ge=1)
@@ -233,6 +238,12 @@ class Train(Strict):
     max_width: int = Field(800, ge=32)
     augment: bool = True
     seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _own_lines_need_a_share(self) -> Train:
+        if (self.own_lines is None) != (self.own_share == 0):
+            raise ValueError("own_lines and own_share > 0 go together")
+        return self
 
 
 class Read(Strict):
@@ -322,7 +333,7 @@ def _resolve_paths(params: Params, base: Path) -> Params:
                 update={
                     **{
                         name: resolve(getattr(params.train, name))
-                        for name in ("train_dir", "val_dir", "model_path", "live_dir")
+                        for name in ("train_dir", "val_dir", "model_path", "live_dir", "own_lines")
                     },
                     "init": params.train.init if params.train.init == "scratch" else str(resolve(Path(params.train.init))),
                 }

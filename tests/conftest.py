@@ -75,7 +75,7 @@ def make_project(directory: Path, **sections) -> Path:
     params.yaml of TINY_PIPELINE and sections merged over it: a git repository with DVC
     initialised, a local DVC remote beside it, and everything committed."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("synth", "training", "flows", "fonts", "data/external"):
+    for name in ("synth", "training", "flows", "fonts", "data/external", "data/own"):
         shutil.copytree(ROOT / name, directory / name, ignore=ignore)
     for name in ("dvc.yaml", "prefect.yaml", ".dvcignore", "ocrpipe.py"):
         shutil.copy2(ROOT / name, directory / name)

@@ -260,3 +260,45 @@ def test_the_full_profile_is_the_papers_crnn():
     assert [layer.filters for layer in convolutions] == [64, 128, 256, 256, 512, 512, 512]
     # The paper reports ~8.3M for 37 classes; ours less its 3,878-class output layer: 8.7M (batch norm included).
     assert 8.0e6 < model.count_params() - model.get_layer("logits").count_params() < 8.8e6
+
+
+def own_lines_from(tiny, directory, count=6):
+    """A path<TAB>label file of real image files (extracted from the tiny test split)."""
+    from synth.shards import extract
+
+    shard = next((tiny[0] / "shards" / "test").glob("*.tar"))
+    extract(shard, directory)
+    listing = directory / "labels.tsv"
+    listing.write_text("".join(listing.read_text(encoding="utf-8").splitlines(keepends=True)[:count]), encoding="utf-8")
+    return listing
+
+
+def test_own_lines_are_mixed_in_at_their_share(tiny, tmp_path):
+    from synth.params import load_params
+    from training.data import load_lines
+    from training.train import training_lines
+
+    listing = own_lines_from(tiny, tmp_path / "own")
+    params = load_params(params_beside(tiny, tmp_path, own_lines=str(listing), own_share=0.25, model_path="m.keras"))
+    lines = training_lines(params.train)
+    synthetic = len(load_lines(params.train.train_dir))
+    own = [line for line in lines if line.path.parent == listing.parent]
+    assert len(lines) == synthetic + len(own) and len(own) == 6 * round(0.25 / 0.75 * synthetic / 6)
+    result = ocrpipe("train", "--params", tmp_path / "params.yaml", cwd=tmp_path)
+    assert "own lines: 6 from" in result.stdout
+
+
+def test_own_lines_with_a_missing_image_or_a_foreign_character_name_file_and_line(tiny, tmp_path):
+    listing = own_lines_from(tiny, tmp_path / "own")
+    rows = listing.read_text(encoding="utf-8").splitlines()
+    params = params_beside(tiny, tmp_path, own_lines=str(listing), own_share=0.5, model_path="m.keras")
+
+    listing.write_text("\n".join([rows[0], "missing.png\t123", *rows[1:]]) + "\n", encoding="utf-8")
+    result = ocrpipe("train", "--params", params, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and f"{listing}:2: missing.png: no such image" in result.stderr
+
+    path, _ = rows[2].split("\t", 1)
+    listing.write_text("\n".join([rows[0], rows[1], f"{path}\t价格 €5"]) + "\n", encoding="utf-8")
+    result = ocrpipe("train", "--params", params, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and f"{listing}:3: label '价格 €5' has '€'" in result.stderr
+    assert "charset.extra" in result.stderr and "Traceback" not in result.stderr

@@ -55,7 +55,7 @@ class LineBatches(keras.utils.PyDataset):
     ):
         super().__init__(workers=workers, use_multiprocessing=False)
         index = {c: i + 1 for i, c in enumerate(charset)}
-        targets = [encode_label(line.label, index, f"{line.path}[{line.member}]") for line in lines]
+        targets = [encode_label(line.label, index, str(line)) for line in lines]
         widths = np.array([model_width(line, height) for line in lines])
         fits = output_lengths(widths) >= np.array([frames_needed(t) for t in targets])
         keep = fits & (widths <= max_width) if max_width else fits

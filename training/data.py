@@ -39,11 +39,17 @@ class Line:
     member: int | None = None  # index into the shard's index; None for a file
     width: int | None = None  # pixel size when known without decoding (shards)
     height: int | None = None
+    origin: str = ""  # where it was listed, for messages: "labels.tsv:12", "shard.tar[7]"; else the path
+
+    def __str__(self) -> str:
+        return self.origin or str(self.path)
 
 
 def _shard_lines(path: Path) -> list[Line]:
     shard = Shard(path)
-    return [Line(row["label"], path, i, row["width"], row["height"]) for i, row in enumerate(shard.index)]
+    return [
+        Line(row["label"], path, i, row["width"], row["height"], f"{path}[{i}]") for i, row in enumerate(shard.index)
+    ]
 
 
 def _folder_lines(folder: Path) -> list[Line]:
@@ -70,7 +76,10 @@ def _list_lines(listing: Path) -> list[Line]:
         path, tab, label = text.partition("\t")
         if not tab:
             raise DataError(f"{listing}:{number}: expected path<TAB>label, found no tab")
-        lines.append(Line(label, (listing.parent / path).resolve()))
+        image = (listing.parent / path).resolve()
+        if not image.is_file():
+            raise DataError(f"{listing}:{number}: {path}: no such image")
+        lines.append(Line(label, image, origin=f"{listing}:{number}"))
     return lines
 
 
@@ -170,7 +179,10 @@ def encode_label(label: str, index: dict[str, int], where: str) -> list[int]:
     try:
         return [index[c] for c in label]
     except KeyError as error:
-        raise DataError(f"{where}: label {label!r} has {error.args[0]!r}, which is not in the charset") from None
+        raise DataError(
+            f"{where}: label {label!r} has {error.args[0]!r}, which is not in the charset "
+            "(add it to charset.extra in params; a warm start gives it a fresh output row)"
+        ) from None
 
 
 def output_lengths(widths: np.ndarray) -> np.ndarray:

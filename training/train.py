@@ -126,6 +126,17 @@ class FollowEpoch(keras.callbacks.Callback):
         self.batches.epoch = epoch
 
 
+def training_lines(p) -> list:
+    """The synthetic lines, and the user's own repeated so they make up own_share of a pass."""
+    lines = load_lines(p.train_dir)
+    if p.own_lines is None:
+        return lines
+    own = load_lines(p.own_lines)
+    repeats = max(1, round(p.own_share / (1 - p.own_share) * len(lines) / len(own)))
+    print(f"own lines: {len(own)} from {p.own_lines}, {repeats}x each pass ({repeats * len(own) / (len(lines) + repeats * len(own)):.0%} of lines)")
+    return lines + own * repeats
+
+
 def train(params: Params) -> dict:
     p, started = params.train, time.monotonic()
     charset_file = p.train_dir / "charset.json"
@@ -146,7 +157,7 @@ def train(params: Params) -> dict:
 
     height = params.model.height
     batches = LineBatches(
-        load_lines(p.train_dir), charset, height, p.batch_size,
+        training_lines(p), charset, height, p.batch_size,
         steps=p.steps_per_epoch, shuffle=True, augment_images=p.augment, seed=p.seed, max_width=p.max_width,
     )  # fmt: skip
     if batches.skipped:
