@@ -17,7 +17,7 @@ from synth.fonts import FontError
 from synth.params import ParamsError, load_params
 from synth.render import RenderError
 from synth.shards import ShardError
-from training import use_backend
+from training import BackendError, use_backend
 from training.data import DataError
 from training.registry import RegistryError
 from training.warm_start import WarmStartError
@@ -39,6 +39,7 @@ INPUT_ERRORS = (
     DataError,
     RegistryError,
     WarmStartError,
+    BackendError,
     FileNotFoundError,
 )
 
@@ -90,7 +91,7 @@ def fonts(params: ParamsOption = None):
 def train(params: ParamsOption = None):
     """Train the CRNN on the train shards (resumes from its checkpoint if one is there)."""
     config = load_params(params)
-    use_backend(config.train.backend)
+    use_backend(config.train.backend, "train.backend")
     from training.train import train as run_training
 
     summary = run_training(config)

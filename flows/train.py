@@ -18,7 +18,7 @@ from training import use_backend
 def train_model(root: Path) -> dict:
     os.chdir(root)  # the pool's own process: paths as `dvc repro` sees them
     params = load_params("params.yaml")
-    use_backend(params.train.backend)
+    use_backend(params.train.backend, "train.backend")
     from training.train import train
 
     return train(params)

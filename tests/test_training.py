@@ -302,3 +302,34 @@ def test_own_lines_with_a_missing_image_or_a_foreign_character_name_file_and_lin
     result = ocrpipe("train", "--params", params, cwd=tmp_path, check=False)
     assert result.returncode == 2 and f"{listing}:3: label '价格 €5' has '€'" in result.stderr
     assert "charset.extra" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backend_that_is_not_installed_is_one_line_naming_the_field_and_the_package(tiny, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is not None:
+        pytest.skip("jax is installed here")
+    directory, params, _ = tiny
+    config = yaml.safe_load(params.read_text(encoding="utf-8"))
+    config["read"] = {"backend": "jax"}
+    changed = tmp_path / "params.yaml"
+    changed.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    image = next((directory / "shards").rglob("*.tar"))
+    result = subprocess.run(
+        [*OCRPIPE, "read", "--params", changed, "--model", directory / "models" / "crnn.keras", image],
+        cwd=directory, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "error: params read.backend: Keras backend 'jax' is not installed here (pip install jax)"
+
+
+def test_every_shipped_params_file_names_an_installed_backend():
+    import importlib.util
+
+    from synth.params import load_params
+    from training import BACKEND_PACKAGES
+
+    for name in ("params.yaml", "params-base.yaml", "params-full.yaml"):
+        params = load_params(ROOT / name)
+        for backend in (params.train.backend, params.read.backend):
+            assert importlib.util.find_spec(BACKEND_PACKAGES[backend][0]) is not None, (name, backend)
