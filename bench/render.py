@@ -1,13 +1,13 @@
 """Rendering speed and memory: stock trdg vs. our renderer, same strings, same height, one core.
 
-    .venv/bin/python bench/render.py [--lines 300]
+    .venv/bin/python bench/render.py [--lines 300] [--params params-base.yaml]
 
 Prints img/s for stock trdg's GeneratorFromStrings (plain, gaussian-noise and
 quasicrystal backgrounds, no skew/blur/distortion) and for our renderer with the
-default mix of params.yaml (random backgrounds, skew, blur, distortion, colour,
-inversion), on the same mixed Chinese/English/digit strings at 32 px; then the
-ratio to trdg's plain-background rate; then shard throughput (render + PNG +
-tar) and the peak memory of a process writing a 10,000-image shard.
+mix and styles of --params (params.yaml by default: trdg's effects; params-base.yaml:
+the realistic styles too), on the same strings at 32 px; then the ratio to trdg's
+plain-background rate; then shard throughput (render + PNG + tar) and the whole
+`ocrpipe render` command with its start-up and peak memory, with their ratios.
 """
 
 from __future__ import annotations
@@ -69,12 +69,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2000, help="strings per measurement")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best counts")
     parser.add_argument("--shard-images", type=int, default=10_000, help="images in the memory run")
+    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml", help="whose mix and styles to render")
     args = parser.parse_args()
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, for both
     cv2.setNumThreads(1)
     patch_trdg()
-    params = load_params(ROOT / "params.yaml")
+    params = load_params(args.params)
     started = time.perf_counter()
     renderer = Renderer(params)
     startup = time.perf_counter() - started
@@ -91,8 +92,8 @@ def main() -> None:
         lines = strings if background != 2 else strings[: max(30, len(strings) // 8)]  # ~30 img/s
         results[f"stock trdg, {name}"] = best_of(args.repeat, lambda: time_trdg(lines, background))  # noqa: B023
     # A fresh renderer fills its glyph cache as it goes, as every rendering process does.
-    results["ours, default mix, fresh process"] = best_of(args.repeat, lambda: time_ours(Renderer(params), strings, 1))
-    results["ours, default mix, glyphs cached"] = best_of(args.repeat, lambda: time_ours(renderer, strings, 2))
+    results["ours, fresh process"] = best_of(args.repeat, lambda: time_ours(Renderer(params), strings, 1))
+    results["ours, glyphs cached"] = best_of(args.repeat, lambda: time_ours(renderer, strings, 2))
     baseline = results["stock trdg, plain"]
     print(f"{'renderer (one core, best of ' + str(args.repeat) + ')':42} {'img/s':>8} {'vs trdg plain':>14}")
     for name, value in results.items():
@@ -102,9 +103,8 @@ def main() -> None:
         samples = (renderer.sample(7, i) for i in range(2000))
         started = time.perf_counter()
         write_shard(Path(directory) / "bench.tar", samples)
-        print(
-            f"\nshard writing (render + PNG + tar, 2000 images): {rate(2000, time.perf_counter() - started):.1f} img/s"
-        )
+        writing = rate(2000, time.perf_counter() - started)
+        print(f"\nshard writing (render + PNG + tar, 2000 images): {writing:.1f} img/s, {writing / baseline:.1f}x trdg plain")
 
         # The child reports the peak of its own memory map (VmHWM): getrusage's maxrss
         # survives exec and so counts this big parent's pages at the moment of the fork.
@@ -114,14 +114,17 @@ def main() -> None:
             "re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr)); "
             "ocrpipe.main()"
         )
-        command = [sys.executable, "-c", report_peak, "render", "--out", str(target), "--count", str(args.shard_images)]
+        command = [sys.executable, "-c", report_peak, "render", "--out", str(target), "--count", str(args.shard_images),
+                   "--params", str(args.params)]  # fmt: skip
         started = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
         peak = next(int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("peak_rss_kb"))
+        whole = args.shard_images / elapsed
         print(
-            f"ocrpipe render --count {args.shard_images}: {elapsed:.1f} s ({args.shard_images / elapsed:.0f} img/s "
-            f"with start-up), peak RSS {peak / 1024:.0f} MB, shard {target.stat().st_size / 1e6:.0f} MB"
+            f"ocrpipe render --count {args.shard_images} (one core, whole process): {elapsed:.1f} s ({whole:.0f} img/s "
+            f"with start-up, {whole / baseline:.1f}x trdg plain), peak RSS {peak / 1024:.0f} MB, "
+            f"shard {target.stat().st_size / 1e6:.0f} MB"
         )
 
 

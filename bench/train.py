@@ -3,10 +3,11 @@
 
     .venv/bin/python bench/train.py                                   # params.yaml vs params-base.yaml
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --steps 30 --lines 12800
+    .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --data data/base/shards/train
     KERAS_BACKEND=jax python bench/train.py --profile params-full.yaml     # on a GPU worker
 
-Every profile trains on the same batches (the first profile's train shards, its
-batch size unless --batch-size is given) with its own model (`model` in its params),
+Every profile trains on the same batches (the first profile's train shards unless
+--data names a shard folder; its batch size unless --batch-size is given) with its own model (`model` in its params),
 from the same seed; steps are timed after two warm-up steps, data loading included.
 The profiles take turns step by step, so a busy machine slows them alike.
 """
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per profile")
     parser.add_argument("--lines", type=int, default=0, help="train each profile on this many lines, then validate")
     parser.add_argument("--batch-size", type=int, default=0, help="for every profile (default: the first's)")
+    parser.add_argument("--data", type=Path, help="a shard folder to train on (default: the first's train_dir)")
     args = parser.parse_args()
     profiles = args.profile or [ROOT / "params.yaml", ROOT / "params-base.yaml"]
 
@@ -48,6 +50,8 @@ def main() -> None:
     from training.train import ctc_loss
 
     p = first.train
+    if args.data:
+        p = p.model_copy(update={"train_dir": args.data, "val_dir": args.data.parent / "val"})
     charset = read_charset(p.train_dir / "charset.json")
     batch_size = args.batch_size or p.batch_size
     steps = max(args.steps + 2, -(-args.lines // batch_size))
