@@ -19,6 +19,7 @@ from synth.render import RenderError
 from synth.shards import ShardError
 from training import BackendError, use_backend
 from training.data import DataError
+from training.locks import Busy, hold_checkout
 from training.registry import RegistryError
 from training.warm_start import WarmStartError
 
@@ -40,6 +41,7 @@ INPUT_ERRORS = (
     RegistryError,
     WarmStartError,
     BackendError,
+    Busy,
     FileNotFoundError,
 )
 
@@ -87,14 +89,18 @@ def fonts(params: ParamsOption = None):
     typer.echo(coverage_report(fonts, charset))
 
 
+WaitOption = Annotated[bool, typer.Option("--wait", help="wait for a run holding the checkout instead of exiting")]
+
+
 @app.command()
-def train(params: ParamsOption = None):
+def train(params: ParamsOption = None, wait: WaitOption = False):
     """Train the CRNN on the train shards (resumes from its checkpoint if one is there)."""
     config = load_params(params)
     use_backend(config.train.backend, "train.backend")
     from training.train import train as run_training
 
-    summary = run_training(config)
+    with hold_checkout(Path.cwd(), "ocrpipe train", wait=wait):
+        summary = run_training(config)
     typer.echo(json.dumps(summary, indent=2))
 
 
@@ -127,22 +133,29 @@ def read(
     model: Annotated[Path, typer.Option(help="a saved model (.keras)")] = Path("models/crnn.keras"),
     params: ParamsOption = None,
 ):
-    """Print path<TAB>text for each image; an unreadable image is reported and the rest still read."""
+    """Print path<TAB>text for each image; an unreadable image is reported and the rest still read.
+    A blank or page-sized image gets a warning on stderr (a blank one reads as nothing)."""
     config = load_params(params)
     use_backend(config.read.backend)
-    from training.data import DataError, open_image
-    from training.infer import Reader
+    from training.data import DataError, open_image, to_grey
+    from training.infer import Reader, is_blank, not_a_line
 
     reader, loaded, failed = Reader.load(model), [], False
     for path in images:
         try:
-            loaded.append((path, open_image(path)))
+            grey = to_grey(open_image(path))
         except DataError as error:
             typer.echo(f"error: {error}", err=True)
             failed = True
-    texts = reader.read_images([image for _, image in loaded], config.read.batch_size)
-    for (path, _), text in zip(loaded, texts):
-        typer.echo(f"{path}\t{text}")
+            continue
+        problem = not_a_line(grey)
+        if problem:
+            typer.echo(f"warning: {path}: {problem}", err=True)
+        loaded.append((path, grey))
+    to_read = [grey for _, grey in loaded if not is_blank(grey)]  # a blank one reads as nothing, not a guess
+    texts = iter(reader.read_arrays(to_read, config.read.batch_size))
+    for path, grey in loaded:
+        typer.echo(f"{path}\t{'' if is_blank(grey) else next(texts)}")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -156,35 +169,15 @@ def gate(params: ParamsOption = None):
 
 
 @app.command()
-def register(params: ParamsOption = None):
+def register(params: ParamsOption = None, wait: WaitOption = False):
     """Commit and tag the model as crnn@vX.Y.Z if it passed the gate; promote it to prod if it beats the champion."""
+    from training.registry import describe_registration
     from training.registry import register as register_model
 
     config = load_params(params)
     use_backend(config.read.backend)  # reading the champion on the test split needs Keras
-    typer.echo(describe_registration(register_model(Path.cwd(), config)))
-
-
-def describe_registration(result: dict) -> str:
-    """The lines the main job ends with: metrics, gate, version."""
-    m = result["metrics"]
-    lines = [f"metrics (n={m['n']}): seq_acc {m['seq_acc']:.4f}  char_acc {m['char_acc']:.4f}"]
-    lines += [
-        f"  {name:7} n={s['n']:<5} seq_acc {s['seq_acc']:.4f}  char_acc {s['char_acc']:.4f}"
-        for name, s in m["slices"].items() if s["n"]
-    ]  # fmt: skip
-    lines.append(
-        "gate: passed" if result["gate"]["passed"] else "gate: failed: " + "; ".join(result["gate"]["failures"])
-    )
-    if result["champion"]:
-        c = result["champion"]
-        lines.append(f"champion {c['version']} on this test split: seq_acc {c['metrics']['seq_acc']:.4f}")
-    if result["version"] is None:
-        lines.append("registered: nothing (the gate failed)")
-    else:
-        stages = f" [{', '.join(result['stages'])}]" if result["stages"] else " (not promoted)"
-        lines.append(f"registered: crnn@{result['version']}{stages}{'' if result['new'] else ' (already registered)'}")
-    return "\n".join(lines)
+    with hold_checkout(Path.cwd(), "ocrpipe register", wait=wait):
+        typer.echo(describe_registration(register_model(Path.cwd(), config)))
 
 
 @models_app.callback(invoke_without_command=True)
@@ -236,12 +229,15 @@ def pipeline(
     train_deployment: Annotated[
         str | None, typer.Option(help="send training to this Prefect deployment (flow/name)")
     ] = None,
+    wait: WaitOption = False,
 ):
     """The whole pipeline through Prefect: render, train, evaluate, gate, register (only stale stages run)."""
     from flows.pipeline import pipeline as run_pipeline
     from flows.pipeline import prefect_api
+    from training.registry import describe_registration
 
-    with prefect_api():
+    # Taken before the Prefect server starts, so a busy checkout is one line at once; the flow holds it again.
+    with hold_checkout(Path.cwd(), "ocrpipe pipeline", wait=wait), prefect_api():
         result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment)
     typer.echo(describe_registration(result))
 

@@ -3,6 +3,7 @@ functions the `ocrpipe` commands in dvc.yaml call); DVC's bookkeeping lives in f
 
     render    one split's missing shards, a task per shard (processes here, Dask/Ray at scale)
     train     the CRNN, in its own process (or on the `gpu` work pool through a deployment)
-    evaluate  the test split, in its own process
-    pipeline  the DAG of dvc.yaml: only stale stages run; then the gate and the registry
+    evaluate  the test split and the outside set, in its own process
+    pipeline  the DAG of dvc.yaml: only stale stages run; then the gate and the registry;
+              it holds the checkout (training/locks.py) for its whole run
 """

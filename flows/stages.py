@@ -1,40 +1,47 @@
-"""DVC's bookkeeping for work the flows do themselves: which stages of dvc.yaml are stale,
-and recording a stage the flow ran (as `dvc commit`), so `dvc repro` and the flows agree."""
+"""DVC's bookkeeping for work the flows do themselves: which stages of dvc.yaml are stale and
+why, and recording a stage the flow ran (as `dvc commit`), so `dvc repro` and the flows agree.
+The pipeline holds the checkout (DVC's lock) meanwhile: see training/locks.py. Plain functions,
+not tasks: the flows log what they found (a task each would only add "Finished" lines)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
-
-# Two DVC commands on one checkout at once fail on DVC's lock: retried, not fatal.
-dvc_task = task(retries=3, retry_delay_seconds=3)
+from training.locks import dvc_repo
 
 
-@dvc_task
-def is_stale(root: Path, stage: str) -> bool:
-    """Changed deps, params or outs since dvc.lock (as `dvc status STAGE`)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        return bool(repo.status(targets=[stage]))
+def why_stale(root: Path, stage: str) -> str:
+    """What changed since dvc.lock for the stage (as `dvc status STAGE`): '' when up to date."""
+    with dvc_repo(root) as repo:
+        status = repo.status(targets=[stage])
+    return "; ".join(describe_change(entry) for entries in status.values() for entry in entries)
 
 
-@dvc_task
+def describe_change(entry: str | dict, shown: int = 3) -> str:
+    """One entry of `dvc status` in words: 'changed deps: training/train.py modified, train.epochs modified'."""
+    if isinstance(entry, str):  # 'changed command', 'always changed'
+        return entry
+    parts = []
+    for kind, changes in entry.items():
+        items = []
+        for path, how in changes.items():  # params come as {params.yaml: {train.epochs: modified}}
+            items += [f"{key} {state}" for key, state in how.items()] if isinstance(how, dict) else [f"{path} {how}"]
+        more = f" and {len(items) - shown} more" if len(items) > shown else ""
+        parts.append(f"{kind}: {', '.join(items[:shown])}{more}")
+    return "; ".join(parts)
+
+
 def record(root: Path, stage: str) -> None:
     """Write the stage's deps, params and outs into dvc.lock and its outs into the cache."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
+    with dvc_repo(root) as repo:
         repo.commit(stage, force=True)
 
 
-@dvc_task
-def push(root: Path) -> int:
-    """Send what dvc.lock pins to the default remote (none configured: nothing to do)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        if not repo.config["core"].get("remote"):
-            return 0
-        return repo.push()
+def push(root: Path) -> str:
+    """Send what dvc.lock pins to the default remote; says what went where."""
+    with dvc_repo(root) as repo:
+        remote = repo.config["core"].get("remote")
+        if not remote:
+            return "no DVC remote configured: nothing pushed"
+        pushed = repo.push()
+    return f"pushed {pushed} file(s) to DVC remote {remote!r}" if pushed else f"DVC remote {remote!r} is up to date"

@@ -3,18 +3,32 @@ environment, e.g. KERAS_BACKEND=jax on a GPU machine). Deployed on the `gpu` wor
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows.stages import record
 from synth.params import load_params
 from training import use_backend
+from training.locks import hold_checkout
 
 
-@task(retries=1, retry_delay_seconds=5)  # a retry resumes from the last epoch's checkpoint
+def params_digest(root: Path) -> str:
+    """8 hex digits of the model, train and charset sections: runs of the same params share it."""
+    params = load_params(Path(root) / "params.yaml")
+    return hashlib.sha256(params.model_dump_json(include={"model", "train", "charset"}).encode()).hexdigest()[:8]
+
+
+def run_name() -> str:
+    return f"train-{params_digest(Path(flow_run.parameters.get('repo', '.')).resolve())}"
+
+
+# log_prints: the epoch lines training prints (in the pool's process) go to the run's logs.
+@task(retries=1, retry_delay_seconds=5, task_run_name="fit", log_prints=True)  # a retry resumes from the checkpoint
 def train_model(root: Path) -> dict:
     os.chdir(root)  # the pool's own process: paths as `dvc repro` sees them
     params = load_params("params.yaml")
@@ -24,11 +38,22 @@ def train_model(root: Path) -> dict:
     return train(params)
 
 
-@flow(name="train", task_runner=ProcessPoolTaskRunner(max_workers=1), log_prints=True)
-def train(repo: str = ".") -> dict:
-    """Train on the train split, then record stage `train` in dvc.lock."""
-    root = Path(repo).resolve()
-    summary = train_model.submit(root).result()
-    print(f"train: {summary}")
-    record(root, "train")
+@flow(name="train", flow_run_name=run_name, task_runner=ProcessPoolTaskRunner(max_workers=1))
+def train(repo: str = ".", part_of_pipeline: bool = False) -> dict:
+    """Train on the train split, then record stage `train` in dvc.lock.
+
+    part_of_pipeline: sent by a pipeline run that holds the checkout and records the stage
+    itself (this run may be on another worker); otherwise this run holds the checkout.
+    """
+    root, logger = Path(repo).resolve(), get_run_logger()
+    if part_of_pipeline:
+        summary = train_model.submit(root).result()
+    else:
+        with hold_checkout(root, f"train flow run {flow_run.name}", say=logger.info):
+            summary = train_model.submit(root).result()
+            record(root, "train")
+    logger.info(
+        f"train: {summary['epochs_run']} epochs, {summary['lines_seen']:,} lines in {summary['minutes']} min; "
+        f"best val char_acc {summary['best_val_char_acc']}; model {summary['model']}"
+    )
     return summary

@@ -3,6 +3,7 @@ prefect.yaml, a process worker for the `cpu` pool and one for the `gpu` pool (on
 here), a tiny project checkout with DVC and git. The nightly deployment is triggered by hand."""
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -116,15 +117,44 @@ def test_the_nightly_pipeline_runs_with_training_on_the_gpu_pool(prefect):
     assert "Data and pipelines are up to date" in run("dvc", "status", cwd=project).stdout
     assert (project.parent / "project-remote").is_dir()  # the shards and the model went to the remote
 
-    artifacts = {a["key"]: a for a in api(prefect["url"], "artifacts/filter")}
+    # Runs are named by what they do, and the pipeline tells its story in its logs.
+    url = prefect["url"]
+    assert re.fullmatch(r"pipeline-\d{4}-\d{2}-\d{2}-\d{4}", by_flow["pipeline"][0]["name"])
+    assert sorted(r["name"] for r in by_flow["render"]) == ["render-test", "render-train", "render-val"]
+    assert re.fullmatch(r"train-[0-9a-f]{8}", by_flow["train"][0]["name"])
+    assert re.fullmatch(r"evaluate-[0-9a-f]{8}", by_flow["evaluate"][0]["name"])
+    story = messages(url, by_flow["pipeline"][0])
+    for line in ("render@train: stale (", "train: stale (changed", "train: sent to deployment train/gpu",
+                 "gate: passed", "registered: crnn@v0.1.0 [prod]", "pushed "):  # fmt: skip
+        assert line in story, f"{line!r} not in the pipeline's logs:\n{story}"
+    assert re.search(r"^epoch 2/2: loss [\d.]+, val seq_acc [\d.]+ char_acc [\d.]+.*, lr [\d.e+-]+, [\d.]+ min$",
+                     messages(url, by_flow["train"][0]), re.MULTILINE)  # fmt: skip
+    assert "evaluate, outside set: n=520 seq_acc" in messages(url, by_flow["evaluate"][0])
+
+    artifacts = {a["key"]: a for a in api(url, "artifacts/filter")}
     assert artifacts["crnn-metrics"]["type"] == "table"
+    assert artifacts["crnn-metrics"]["description"] == (
+        "Test split and outside set. Gate passed. Registered `crnn@v0.1.0`, stage prod."
+    )
     rows = json.loads(artifacts["crnn-metrics"]["data"])
     assert rows[0]["slice"] == "overall" and rows[0]["n"] == 60
-    assert "data:image/jpeg;base64," in artifacts["crnn-samples"]["data"]
+    samples = artifacts["crnn-samples"]["data"]
+    assert "### Samples of the test split (shard-00000.tar)" in samples and "### Training curves" in samples
+    assert samples.count("data:image/jpeg;base64,") == 4  # samples, curves, errors on both sets
 
     # Nothing changed: a second run does no heavy work (no render, train or evaluate flow).
     again = run("prefect", "deployment", "run", "pipeline/nightly", "--watch", "--watch-timeout", "600",
                 cwd=project, env=env, check=False)  # fmt: skip
     assert again.returncode == 0, again.stdout + again.stderr
-    names = [flows.get(r["flow_id"]) for r in api(prefect["url"], "flow_runs/filter")]
+    runs = api(url, "flow_runs/filter")
+    names = [flows.get(r["flow_id"]) for r in runs]
     assert names.count("pipeline") == 2 and names.count("train") == 1 and names.count("render") == 3
+    second = max((r for r in runs if flows.get(r["flow_id"]) == "pipeline"), key=lambda r: r["expected_start_time"])
+    assert "train: up to date, skipped" in messages(url, second)
+
+
+def messages(url: str, flow_run: dict) -> str:
+    """The log lines of a flow run (its tasks' included), oldest first."""
+    logs = api(url, "logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}, "sort": "TIMESTAMP_ASC",
+                                    "limit": 200})  # fmt: skip
+    return "\n".join(log["message"] for log in logs)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,8 @@ def test_a_stale_checkpoint_from_other_params_is_not_resumed(tiny, tmp_path):
     result = ocrpipe("train", "--params", changed, cwd=directory)
     assert "checkpoint of other params" in result.stdout
     assert json.loads(result.stdout[result.stdout.index("{") :])["epochs_run"] == 1
+    assert re.search(r"^epoch 1/1: loss [\d.]+, val seq_acc [\d.]+ char_acc [\d.]+ \(best so far, saved\), lr ",
+                     result.stdout, re.MULTILINE)  # fmt: skip
 
 
 def test_reading_decodes_as_keras_ctc_decode_does(tiny):
@@ -242,12 +245,23 @@ def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     bomb = tmp_path / "bomb.png"
     Image.new("1", (20000, 20000)).save(bomb)  # 400 megapixels: over Pillow's bomb limit
-    targets = [*paths, tmp_path / "wide.png", tmp_path / "broken.png", bomb]
+    Image.new("RGB", (1, 1), "white").save(tmp_path / "dot.png")
+    page = Image.new("L", (400, 3000), 255)
+    page.paste(rgb.convert("L"), (10, 200))
+    page.save(tmp_path / "page.png")
+    readable = [*paths, tmp_path / "wide.png", tmp_path / "dot.png", tmp_path / "page.png"]
+    targets = [*readable, tmp_path / "broken.png", bomb]
     result = ocrpipe("read", "--model", directory / "models" / "crnn.keras", "--params", params, *targets, check=False)
     assert result.returncode == 1
     printed = dict(line.split("\t", 1) for line in result.stdout.splitlines())
-    assert set(printed) == {str(p) for p in [*paths, tmp_path / "wide.png"]}
+    assert set(printed) == {str(p) for p in readable}
     assert "broken.png" in result.stderr and "bomb.png" in result.stderr and "Traceback" not in result.stderr
+    # A blank image reads as nothing (not a guessed character); blank and page-sized ones are named.
+    assert printed[str(tmp_path / "dot.png")] == ""
+    assert f"warning: {tmp_path / 'dot.png'}: blank (1x1 px of one colour)" in result.stderr
+    assert f"warning: {tmp_path / 'page.png'}: page-sized (400x3000 px)" in result.stderr
+    # Our lines only: no TensorFlow or absl start-up notices.
+    assert all(line.startswith(("error: ", "warning: ")) for line in result.stderr.splitlines()), result.stderr
 
 
 def test_the_full_profile_is_the_papers_crnn():

@@ -1,7 +1,9 @@
 """Training, evaluation, registry and reading (CRNN on Keras 3)."""
 
+import importlib
 import importlib.util
 import os
+import sys
 
 # The package each Keras backend needs, and what installs it.
 BACKEND_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "torch": ("torch", "torch"), "jax": ("jax", "jax")}
@@ -23,4 +25,22 @@ def use_backend(backend: str, field: str = "read.backend") -> None:
         asked = "KERAS_BACKEND" if "KERAS_BACKEND" in os.environ else f"params {field}"
         raise BackendError(f"{asked}: Keras backend {chosen!r} is not installed here (pip install {package})")
     os.environ.setdefault("KERAS_BACKEND", chosen)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up notices about CPU features
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's notices about CPU features
+    if importlib.util.find_spec("tensorflow"):  # Keras imports it whatever the backend (saving, data)
+        import_quietly("tensorflow")
+    import_quietly("keras")
+
+
+def import_quietly(module: str) -> None:
+    """Import with file descriptor 2 on /dev/null: TensorFlow's C++ start-up notices (oneDNN,
+    absl's "before InitializeLog") are written there during import, whatever TF_CPP_MIN_LOG_LEVEL
+    says. A failing import still raises, with its Python traceback."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        importlib.import_module(module)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

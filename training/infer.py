@@ -15,6 +15,28 @@ import numpy as np
 
 from training.data import PIXELS_PER_STEP, pad_batch, to_grey, to_model_input
 
+# A text line is much wider than tall; over this height and less than 3x as wide, it is a page or a block.
+PAGE_HEIGHT = 256
+BLANK_CONTRAST = 16  # grey levels between the 0.5th and 99.5th percentile: less is one flat colour
+
+
+def is_blank(grey: np.ndarray) -> bool:
+    low, high = np.percentile(grey, [0.5, 99.5])  # percentiles: a speck of dust is not text
+    return high - low < BLANK_CONTRAST
+
+
+def not_a_line(grey: np.ndarray) -> str | None:
+    """Why an image holds no text line to read (blank, or page-sized), or None.
+
+    The model reads whatever it is given: a blank 1x1 image comes out as some character, a
+    400x3000 page as nothing. Saying so beats a silent or invented read."""
+    height, width = grey.shape
+    if is_blank(grey):
+        return f"blank ({width}x{height} px of one colour): no text to read"
+    if height > PAGE_HEIGHT and width < 3 * height:
+        return f"page-sized ({width}x{height} px): the model reads one text line; crop lines first"
+    return None
+
 
 def charset_path(model_path: Path) -> Path:
     """The charset travels beside the model: models/crnn.keras -> models/crnn.charset.json."""

@@ -86,9 +86,9 @@ def _fallback_identity(root: Path) -> dict:
 
 def assert_reproduced(root: Path) -> None:
     """dvc.lock must describe the workspace: the model we tag is the one the lock pins."""
-    from dvc.repo import Repo
+    from training.locks import dvc_repo
 
-    with Repo(str(root)) as repo:
+    with dvc_repo(root) as repo:
         changed = repo.status(targets=["gate"], with_deps=True)
     if changed:
         raise RegistryError(f"dvc.lock does not match the workspace ({', '.join(changed)}): run `dvc repro` first")
@@ -253,3 +253,25 @@ def params_diff(root: Path, a: dict, b: dict) -> dict[str, tuple]:
     flat = [_flatten(yaml.safe_load(read_at(root, v["commit"], "params.yaml") or "{}")) for v in (a, b)]
     return {key: (flat[0].get(key), flat[1].get(key)) for key in sorted(flat[0].keys() | flat[1].keys())
             if flat[0].get(key) != flat[1].get(key)}  # fmt: skip
+
+
+def describe_registration(result: dict) -> str:
+    """The lines the main job ends with: metrics, gate, version."""
+    m = result["metrics"]
+    lines = [f"metrics (n={m['n']}): seq_acc {m['seq_acc']:.4f}  char_acc {m['char_acc']:.4f}"]
+    lines += [
+        f"  {name:7} n={s['n']:<5} seq_acc {s['seq_acc']:.4f}  char_acc {s['char_acc']:.4f}"
+        for name, s in m["slices"].items() if s["n"]
+    ]  # fmt: skip
+    lines.append(
+        "gate: passed" if result["gate"]["passed"] else "gate: failed: " + "; ".join(result["gate"]["failures"])
+    )
+    if result["champion"]:
+        c = result["champion"]
+        lines.append(f"champion {c['version']} on this test split: seq_acc {c['metrics']['seq_acc']:.4f}")
+    if result["version"] is None:
+        lines.append("registered: nothing (the gate failed)")
+    else:
+        stages = f" [{', '.join(result['stages'])}]" if result["stages"] else " (not promoted)"
+        lines.append(f"registered: crnn@{result['version']}{stages}{'' if result['new'] else ' (already registered)'}")
+    return "\n".join(lines)

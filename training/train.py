@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from training.batches import LineBatches
 from training.data import ImageReader, load_lines, to_grey
 from training.evaluate import scores
 from training.infer import Reader, charset_path
+from training.locks import RunLock
 from training.model import build_crnn
 from training.warm_start import warm_start
 
@@ -65,23 +66,40 @@ class Validation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         result = scores(self.reader.read_arrays(self.greys), self.truths)
         logs["val_seq_acc"], logs["val_char_acc"] = result["seq_acc"], result["char_acc"]
-        print(f" - val_seq_acc: {result['seq_acc']:.4f} - val_char_acc: {result['char_acc']:.4f}")
 
 
 class KeepBest(keras.callbacks.Callback):
     """Saves the inference model whenever validation character accuracy improves."""
 
-    def __init__(self, inference: keras.Model, path: Path, state: Path):
+    def __init__(self, inference: keras.Model, path: Path, state: Path, to_beat: float = -1.0):
         super().__init__()
         self.inference, self.path, self.state = inference, path, state
-        self.best = json.loads(state.read_text())["best"] if state.exists() else -1.0
+        self.best = json.loads(state.read_text())["best"] if state.exists() else to_beat
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs["val_char_acc"] > self.best:
+        self.improved = logs["val_char_acc"] > self.best
+        if self.improved:
             self.best = logs["val_char_acc"]
             save_atomically(self.inference, self.path)
             self.state.parent.mkdir(parents=True, exist_ok=True)
             self.state.write_text(json.dumps({"best": self.best, "epoch": epoch + 1}))
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One line per epoch, for a terminal, a log file or the Prefect run's logs alike."""
+
+    def __init__(self, epochs: int, keep_best: KeepBest):
+        super().__init__()
+        self.epochs, self.keep_best, self.started = epochs, keep_best, time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        rate = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        best = " (best so far, saved)" if self.keep_best.improved else ""
+        print(
+            f"epoch {epoch + 1}/{self.epochs}: loss {logs['loss']:.4f}, val seq_acc {logs['val_seq_acc']:.4f} "
+            f"char_acc {logs['val_char_acc']:.4f}{best}, lr {rate:.2e}, {(time.monotonic() - self.started) / 60:.1f} min",
+            flush=True,
+        )
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -138,6 +156,14 @@ def training_lines(p) -> list:
 
 
 def train(params: Params) -> dict:
+    """Train with the params; one training per model at a time (a second one is refused, naming the first)."""
+    p = params.train
+    lock = RunLock(p.model_path.with_name(f".{p.model_path.stem}.lock"), f"the model {p.model_path} (training)")
+    with lock.held(f"training {p.model_path}"):
+        return _train(params)
+
+
+def _train(params: Params) -> dict:
     p, started = params.train, time.monotonic()
     charset_file = p.train_dir / "charset.json"
     charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
@@ -185,10 +211,19 @@ def train(params: Params) -> dict:
     stamp.write_text(fingerprint)
 
     reader = Reader(inference, charset, height)
+    validation = Validation(reader, val_lines)
+    to_beat = -1.0
+    if init is not None:
+        before = scores(reader.read_arrays(validation.greys), validation.truths)
+        print(f"before any step: val seq_acc {before['seq_acc']:.4f} char_acc {before['char_acc']:.4f}")
+        if p.model_path.resolve() == Path(p.init).resolve():  # training a model further in place:
+            to_beat = before["char_acc"]  # it is only replaced by a better one
+    keep_best = KeepBest(inference, p.model_path, backup / "best.json", to_beat)
     callbacks = [
         FollowEpoch(batches),
-        Validation(reader, val_lines),
-        KeepBest(inference, p.model_path, backup / "best.json"),
+        validation,
+        keep_best,
+        EpochLine(p.epochs, keep_best),
         keras.callbacks.EarlyStopping(
             monitor="val_char_acc", mode="max", patience=p.patience, start_from_epoch=p.patience_from_epoch
         ),
@@ -199,8 +234,8 @@ def train(params: Params) -> dict:
     with AtomicFile(charset_path(p.model_path)) as file:
         file.write(json.dumps({"characters": list(charset)}, ensure_ascii=False).encode("utf-8"))
 
-    keep_best = next(c for c in callbacks if isinstance(c, KeepBest))
-    history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=2 if os.environ.get("CI") else 1)
+    # Keras' progress bar on a terminal only; elsewhere (logs, Prefect) EpochLine's lines alone.
+    history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 0)
     epochs_run = len(history.history.get("loss", []))
     return {
         "model": str(p.model_path),
