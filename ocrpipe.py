@@ -230,15 +230,22 @@ def pipeline(
         str | None, typer.Option(help="send training to this Prefect deployment (flow/name)")
     ] = None,
     wait: WaitOption = False,
+    dask: Annotated[
+        str | None, typer.Option(help="render on this Dask scheduler (tcp://HOST:8786, or local); default: params")
+    ] = None,
 ):
     """The whole pipeline through Prefect: render, train, evaluate, gate, register (only stale stages run)."""
     from flows.pipeline import pipeline as run_pipeline
     from flows.pipeline import prefect_api
     from training.registry import describe_registration
 
+    if dask is not None and dask != "local" and "://" not in dask:
+        raise typer.BadParameter(
+            f"expected local or a scheduler address like tcp://host:8786, got {dask!r}", param_hint="--dask"
+        )
     # Taken before the Prefect server starts, so a busy checkout is one line at once; the flow holds it again.
     with hold_checkout(Path.cwd(), "ocrpipe pipeline", wait=wait), prefect_api():
-        result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment)
+        result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment, dask=dask)
     typer.echo(describe_registration(result))
 
 

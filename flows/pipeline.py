@@ -19,7 +19,7 @@ from prefect.deployments import run_deployment
 from prefect.runtime import flow_run
 
 from flows.evaluate import evaluate
-from flows.render import render
+from flows.render import render_split
 from flows.stages import push, record, why_stale
 from flows.train import train
 from synth.params import load_params
@@ -115,20 +115,21 @@ def run_name() -> str:
 
 
 @flow(name="pipeline", flow_run_name=run_name)
-def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = False) -> dict:
+def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = False, dask: str | None = None) -> dict:
     """render (per split) -> train -> evaluate -> gate -> register, running only stale stages.
 
     The run holds the checkout from the first status to the last push (`dvc repro`, another
     pipeline or `ocrpipe train` meet the lock); wait: wait for a holder instead of failing.
     train_deployment: a deployment ("train/gpu") to send training to, e.g. on the `gpu`
     work pool; by default training runs here as a subflow.
+    dask: render on this Dask scheduler ("local": a LocalCluster) instead of params' shards.dask.
     """
     root, logger = Path(repo).resolve(), get_run_logger()
     params = load_params(root / "params.yaml")  # a wrong value stops the run here, naming the field
     with hold_checkout(root, f"pipeline flow run {flow_run.name}", wait=wait, say=logger.info):
         for split in type(params.shards.splits).model_fields:  # train, val, test: dvc.yaml's render@ stages
             if stale(root, f"render@{split}", logger):
-                render(str(root), split)
+                render_split(str(root), split, dask)
         logger.info(push(root))  # a training worker on another machine pulls the shards from the remote
 
         if stale(root, "train", logger):

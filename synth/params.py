@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_PARAMS = Path("params.yaml")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +171,16 @@ class Shards(Strict):
     splits: Splits = Splits()
     # Processes rendering shards in parallel; 0 means one per core.
     jobs: int = Field(0, ge=0)
+    # Where the Prefect render flow runs its tasks: null, a process pool of `jobs`; "local", a
+    # Dask LocalCluster of `jobs` worker processes; "tcp://HOST:8786", that Dask scheduler.
+    dask: str | None = None
+
+    @field_validator("dask")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is not None and value != "local" and "://" not in value:
+            raise ValueError(f"expected null, 'local' or a scheduler address like tcp://host:8786, got {value!r}")
+        return value
 
 
 class ConvBlock(Strict):
@@ -335,7 +345,9 @@ def _resolve_paths(params: Params, base: Path) -> Params:
                         name: resolve(getattr(params.train, name))
                         for name in ("train_dir", "val_dir", "model_path", "live_dir", "own_lines")
                     },
-                    "init": params.train.init if params.train.init == "scratch" else str(resolve(Path(params.train.init))),
+                    "init": params.train.init
+                    if params.train.init == "scratch"
+                    else str(resolve(Path(params.train.init))),
                 }
             ),
         }
