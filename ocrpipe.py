@@ -14,7 +14,7 @@ import typer
 
 from synth.corpus import CorpusError
 from synth.fonts import FontError
-from synth.params import ParamsError, load_params
+from synth.params import ParamsError, check_dask_address, load_params
 from synth.render import RenderError
 from synth.shards import ShardError
 from training import BackendError, use_backend
@@ -151,11 +151,11 @@ def read(
         problem = not_a_line(grey)
         if problem:
             typer.echo(f"warning: {path}: {problem}", err=True)
-        loaded.append((path, grey))
-    to_read = [grey for _, grey in loaded if not is_blank(grey)]  # a blank one reads as nothing, not a guess
+        loaded.append((path, grey, is_blank(grey)))
+    to_read = [grey for _, grey, blank in loaded if not blank]  # a blank one reads as nothing, not a guess
     texts = iter(reader.read_arrays(to_read, config.read.batch_size))
-    for path, grey in loaded:
-        typer.echo(f"{path}\t{'' if is_blank(grey) else next(texts)}")
+    for path, _, blank in loaded:
+        typer.echo(f"{path}\t{'' if blank else next(texts)}")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -239,10 +239,10 @@ def pipeline(
     from flows.pipeline import prefect_api
     from training.registry import describe_registration
 
-    if dask is not None and dask != "local" and "://" not in dask:
-        raise typer.BadParameter(
-            f"expected local or a scheduler address like tcp://host:8786, got {dask!r}", param_hint="--dask"
-        )
+    try:
+        check_dask_address(dask)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--dask") from None
     # Taken before the Prefect server starts, so a busy checkout is one line at once; the flow holds it again.
     with hold_checkout(Path.cwd(), "ocrpipe pipeline", wait=wait), prefect_api():
         result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment, dask=dask)

@@ -3,7 +3,6 @@ environment, e.g. KERAS_BACKEND=jax on a GPU machine). Deployed on the `gpu` wor
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -17,14 +16,10 @@ from training import use_backend
 from training.locks import hold_checkout
 
 
-def params_digest(root: Path) -> str:
-    """8 hex digits of the model, train and charset sections: runs of the same params share it."""
-    params = load_params(Path(root) / "params.yaml")
-    return hashlib.sha256(params.model_dump_json(include={"model", "train", "charset"}).encode()).hexdigest()[:8]
-
-
 def run_name() -> str:
-    return f"train-{params_digest(Path(flow_run.parameters.get('repo', '.')).resolve())}"
+    """train-<8 hex digits of the model, train and charset params>: runs of the same params share it."""
+    root = Path(flow_run.parameters.get("repo", ".")).resolve()
+    return f"train-{load_params(root / 'params.yaml').training_fingerprint()[:8]}"
 
 
 # log_prints: the epoch lines training prints (in the pool's process) go to the run's logs.

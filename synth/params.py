@@ -178,9 +178,14 @@ class Shards(Strict):
     @field_validator("dask")
     @classmethod
     def _dask_address(cls, value: str | None) -> str | None:
-        if value is not None and value != "local" and "://" not in value:
-            raise ValueError(f"expected null, 'local' or a scheduler address like tcp://host:8786, got {value!r}")
-        return value
+        return check_dask_address(value)
+
+
+def check_dask_address(value: str | None) -> str | None:
+    """null, 'local' or a scheduler address (shards.dask, `ocrpipe pipeline --dask`)."""
+    if value is not None and value != "local" and "://" not in value:
+        raise ValueError(f"expected null, 'local' or a scheduler address like tcp://host:8786, got {value!r}")
+    return value
 
 
 class ConvBlock(Strict):
@@ -287,6 +292,10 @@ class Params(Strict):
     train: Train = Train()
     read: Read = Read()
     gate: Gate = Gate()
+
+    def training_fingerprint(self) -> str:
+        """A digest of what a training run depends on in params: model, train, charset."""
+        return hashlib.sha256(self.model_dump_json(include={"model", "train", "charset"}).encode()).hexdigest()
 
     def rendering_fingerprint(self) -> str:
         """A digest of everything that changes what a shard holds, not where it goes.

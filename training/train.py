@@ -63,8 +63,11 @@ class Validation(keras.callbacks.Callback):
         self.greys = [to_grey(images.read(line)) for line in lines]
         images.close()
 
+    def measure(self) -> dict:
+        return scores(self.reader.read_arrays(self.greys), self.truths)
+
     def on_epoch_end(self, epoch, logs=None):
-        result = scores(self.reader.read_arrays(self.greys), self.truths)
+        result = self.measure()
         logs["val_seq_acc"], logs["val_char_acc"] = result["seq_acc"], result["char_acc"]
 
 
@@ -151,7 +154,9 @@ def training_lines(p) -> list:
         return lines
     own = load_lines(p.own_lines)
     repeats = max(1, round(p.own_share / (1 - p.own_share) * len(lines) / len(own)))
-    print(f"own lines: {len(own)} from {p.own_lines}, {repeats}x each pass ({repeats * len(own) / (len(lines) + repeats * len(own)):.0%} of lines)")
+    print(
+        f"own lines: {len(own)} from {p.own_lines}, {repeats}x each pass ({repeats * len(own) / (len(lines) + repeats * len(own)):.0%} of lines)"
+    )
     return lines + own * repeats
 
 
@@ -201,7 +206,7 @@ def _train(params: Params) -> dict:
 
     # The checkpoint belongs to these exact params; a stale one (params changed) is dropped.
     backup = p.model_path.with_name(f".{p.model_path.stem}.checkpoint")
-    fingerprint = hashlib.sha256(params.model_dump_json(include={"model", "train", "charset"}).encode()).hexdigest()
+    fingerprint = params.training_fingerprint()
     stamp = backup / "params.sha256"
     if backup.exists() and (not stamp.exists() or stamp.read_text() != fingerprint):
         print(f"{backup}: checkpoint of other params, starting afresh")
@@ -214,7 +219,7 @@ def _train(params: Params) -> dict:
     validation = Validation(reader, val_lines)
     to_beat = -1.0
     if init is not None:
-        before = scores(reader.read_arrays(validation.greys), validation.truths)
+        before = validation.measure()
         print(f"before any step: val seq_acc {before['seq_acc']:.4f} char_acc {before['char_acc']:.4f}")
         if p.model_path.resolve() == Path(p.init).resolve():  # training a model further in place:
             to_beat = before["char_acc"]  # it is only replaced by a better one
