@@ -1,7 +1,7 @@
 """ocrpipe: one command, a subcommand per step of the pipeline.
 
-Each subcommand is a thin wrapper: the work lives in synth/ (and training/), so
-dvc.yaml stages and the Prefect flows call the same functions.
+Each subcommand is a thin wrapper around one stage module (stages/), imported only when
+the subcommand runs, so dvc.yaml stages and the Prefect flows call the same functions.
 """
 
 from __future__ import annotations
@@ -12,16 +12,10 @@ from typing import Annotated
 
 import typer
 
-from synth.corpus import CorpusError
-from synth.fonts import FontError
-from synth.params import ParamsError, check_dask_address, load_params
-from synth.render import RenderError
-from synth.shards import ShardError
-from training import BackendError, use_backend
-from training.data import DataError
-from training.locks import Busy, hold_checkout
-from training.registry import RegistryError
-from training.warm_start import WarmStartError
+from core.backend import use_backend
+from core.errors import InputError
+from core.locks import Busy, hold_checkout
+from core.params import check_dask_address, load_params
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 shards_app = typer.Typer(help="Check, look at and unpack shards.", no_args_is_help=True)
@@ -30,20 +24,8 @@ models_app = typer.Typer(help="The registry: versions of the crnn model, their m
 app.add_typer(models_app, name="models")
 
 ParamsOption = Annotated[Path | None, typer.Option("--params", help="params file (default: ./params.yaml)")]
-# Errors that mean bad input, not a bug: reported in one line, exit status 2.
-INPUT_ERRORS = (
-    ParamsError,
-    FontError,
-    CorpusError,
-    RenderError,
-    ShardError,
-    DataError,
-    RegistryError,
-    WarmStartError,
-    BackendError,
-    Busy,
-    FileNotFoundError,
-)
+# Errors that mean bad input or a busy checkout, not a bug: reported in one line, exit status 2.
+INPUT_ERRORS = (InputError, Busy, FileNotFoundError)
 
 
 @app.command()
@@ -60,7 +42,7 @@ def render(
     """Render labelled text-line images into shards."""
     from tqdm import tqdm
 
-    from synth.render import render_shard, render_split
+    from stages.render import render_shard, render_split
 
     config = load_params(params)
     if (out is None) == (not split):
@@ -74,13 +56,13 @@ def render(
         if name not in type(config.shards.splits).model_fields:
             raise typer.BadParameter(f"unknown split {name!r}; params define {list(config.shards.splits.model_fields)}")
         paths = render_split(config, name, jobs or None)
-        typer.echo(f"{name}: {len(paths)} shard(s) in {config.shards.out_dir / name}")
+        typer.echo(f"{name}: {len(paths)} shard(s) in {config.split_dir(name)}")
 
 
 @app.command()
 def fonts(params: ParamsOption = None):
     """Show how much of the charset each font of the manifest covers (cmap and render check)."""
-    from synth.charset import build_charset
+    from core.charset import build_charset
     from synth.fonts import coverage_report, load_fonts
 
     config = load_params(params)
@@ -97,7 +79,7 @@ def train(params: ParamsOption = None, wait: WaitOption = False):
     """Train the CRNN on the train shards (resumes from its checkpoint if one is there)."""
     config = load_params(params)
     use_backend(config.train.backend, "train.backend")
-    from training.train import train as run_training
+    from stages.train import train as run_training
 
     with hold_checkout(Path.cwd(), "ocrpipe train", wait=wait):
         summary = run_training(config)
@@ -116,7 +98,7 @@ def evaluate(
     """Sequence and character accuracy, overall and per slice (digits, zh, en, mixed)."""
     config = load_params(params)
     use_backend(config.read.backend)
-    from training.evaluate import evaluate as run_evaluation
+    from stages.evaluate import evaluate as run_evaluation
 
     result = run_evaluation(model, data, out, config.read.batch_size)
     typer.echo(f"n={result['n']} seq_acc={result['seq_acc']:.4f} char_acc={result['char_acc']:.4f}")
@@ -162,7 +144,7 @@ def read(
 @app.command()
 def gate(params: ParamsOption = None):
     """Check metrics/eval.json against the gate thresholds in params; write metrics/gate.json."""
-    from training.registry import run_gate
+    from stages.gate import run_gate
 
     verdict = run_gate(load_params(params))
     typer.echo("gate: passed" if verdict["passed"] else "gate: failed\n  " + "\n  ".join(verdict["failures"]))
@@ -171,8 +153,8 @@ def gate(params: ParamsOption = None):
 @app.command()
 def register(params: ParamsOption = None, wait: WaitOption = False):
     """Commit and tag the model as crnn@vX.Y.Z if it passed the gate; promote it to prod if it beats the champion."""
-    from training.registry import describe_registration
-    from training.registry import register as register_model
+    from stages.register import describe_registration
+    from stages.register import register as register_model
 
     config = load_params(params)
     use_backend(config.read.backend)  # reading the champion on the test split needs Keras
@@ -185,7 +167,7 @@ def models(context: typer.Context):
     """List the registered versions with their stage and test metrics."""
     if context.invoked_subcommand:
         return
-    from training.registry import versions
+    from stages.register import versions
 
     rows = versions(Path.cwd())
     if not rows:
@@ -205,8 +187,8 @@ def models_compare(
     b: Annotated[str, typer.Argument(help="version or stage")],
 ):
     """Both versions' metrics per slice, and the params that differ between them."""
-    from training.evaluate import SLICES
-    from training.registry import params_diff, resolve
+    from core.params import SLICES
+    from stages.register import params_diff, resolve
 
     root = Path.cwd()
     left, right = resolve(root, a), resolve(root, b)
@@ -236,8 +218,8 @@ def pipeline(
 ):
     """The whole pipeline through Prefect: render, train, evaluate, gate, register (only stale stages run)."""
     from flows.pipeline import pipeline as run_pipeline
-    from flows.pipeline import prefect_api
-    from training.registry import describe_registration
+    from flows.server import prefect_api
+    from stages.register import describe_registration
 
     try:
         check_dask_address(dask)
@@ -252,7 +234,7 @@ def pipeline(
 @shards_app.command("verify")
 def shards_verify(paths: Annotated[list[Path], typer.Argument(help="shards to check")]):
     """Check every member against the index (checksums, names, presence); exit 1 on any problem."""
-    from synth.shards import verify
+    from core.shards import verify
 
     failed = False
     for path in paths:
@@ -273,7 +255,7 @@ def shards_preview(
     count: Annotated[int, typer.Option(min=1, help="samples on the sheet")] = 40,
 ):
     """Write a contact sheet of samples with their labels, fonts and styles."""
-    from synth.shards import preview
+    from synth.sheet import preview
 
     typer.echo(preview(path, out, count))
 
@@ -281,7 +263,7 @@ def shards_preview(
 @shards_app.command("extract")
 def shards_extract(path: Path, directory: Path):
     """Write the images as files, plus labels.tsv with the exact labels."""
-    from synth.shards import extract
+    from core.shards import extract
 
     typer.echo(f"{extract(path, directory)} images in {directory}")
 

@@ -8,7 +8,7 @@ Run it with Debian's Python, which has PyGObject (Pango, PangoCairo), pycairo, P
 and numpy from Debian packages (python3-gi-cairo, gir1.2-pango-1.0, python3-pil,
 python3-numpy), not with the project's venv. It writes
 
-    OUT/images/{id}_{label}.png   the label encoded in the name (synth/labels.py's rule)
+    OUT/images/{id}_{label}.png   the label encoded in the name (core/labels.py's rule)
     OUT/labels.tsv                images/NAME.png<TAB>label, UTF-8
     OUT/styles.jsonl              per image: label, slice, font, size and every style choice
 
@@ -25,11 +25,11 @@ What keeps it apart from the training data:
 - text: the hand-written phrase lists and composition rules below, independent of
   synth/corpus.py; every label stays inside the project's default charset (printable
   ASCII, common CJK punctuation, GB2312 level-1 hanzi), recomputed here the same way as
-  synth/charset.py, which this Python cannot import (it needs pydantic);
+  core/charset.py, which this Python cannot import (it needs pydantic);
 - styles: its own colours, gradients, shadows, outlines, rotation, padding, Cairo
   antialiasing and hinting options, then noise, blur, JPEG and rescaling.
 
-Slices follow training/evaluate.py's slice_of: digits, en, zh, mixed (--per-slice each).
+Slices follow training/metrics.py's slice_of: digits, en, zh, mixed (--per-slice each).
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_labels_module():
-    """synth/labels.py (stdlib only), loaded from its file so synth/__init__.py never runs."""
-    spec = importlib.util.spec_from_file_location("_external_labels", ROOT / "synth" / "labels.py")
+    """core/labels.py (stdlib only), loaded from its file: this Python lacks the project's dependencies."""
+    spec = importlib.util.spec_from_file_location("_external_labels", ROOT / "core" / "labels.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -77,7 +77,7 @@ def _load_labels_module():
 labels = _load_labels_module()
 
 # ----------------------------------------------------------------------------------------
-# Charset and slices: the same definitions as synth/charset.py and training/evaluate.py.
+# Charset and slices: the same definitions as core/charset.py and training/metrics.py.
 # ----------------------------------------------------------------------------------------
 
 PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))

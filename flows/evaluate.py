@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from flows.stages import record
-from synth.params import load_params
-from training import use_backend
-from training.registry import EXTERNAL, EXTERNAL_METRICS, METRICS
+from core.params import load_params
+from core.paths import EXTERNAL, EXTERNAL_METRICS, METRICS
+from flows.checkout import enter, record
 
 
 @task(retries=1, retry_delay_seconds=5, task_run_name="read-test-split-and-outside-set")
 def evaluate_model(root: Path) -> tuple[dict, dict]:
-    os.chdir(root)  # the pool's own process: paths (and those in the metrics) as `dvc repro` writes them
-    params = load_params("params.yaml")
-    use_backend(params.read.backend)
-    from training.evaluate import evaluate
+    params = enter(root, "read.backend")  # paths in the metrics as `dvc repro` writes them
+    from stages.evaluate import evaluate  # after enter(): Keras takes its backend on import
 
-    test_split = params.shards.out_dir / "test"
     outside = evaluate(params.train.model_path, EXTERNAL, EXTERNAL_METRICS, params.read.batch_size)
-    return evaluate(params.train.model_path, test_split, METRICS, params.read.batch_size), outside
+    return evaluate(params.train.model_path, params.split_dir("test"), METRICS, params.read.batch_size), outside
 
 
 def run_name() -> str:

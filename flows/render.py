@@ -10,9 +10,9 @@ from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from flows.stages import record
-from synth.params import Params, load_params
-from synth.render import plan_split, render_shard
+from core.params import Params, load_params
+from flows.checkout import record
+from stages.render import plan_split, render_shard
 
 
 @task(retries=2, retry_delay_seconds=2, task_run_name="render-{path.parent.name}-{path.name}")

@@ -3,17 +3,15 @@ environment, e.g. KERAS_BACKEND=jax on a GPU machine). Deployed on the `gpu` wor
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from flows.stages import record
-from synth.params import load_params
-from training import use_backend
-from training.locks import hold_checkout
+from core.locks import hold_checkout
+from core.params import load_params
+from flows.checkout import enter, record
 
 
 def run_name() -> str:
@@ -25,10 +23,8 @@ def run_name() -> str:
 # log_prints: the epoch lines training prints (in the pool's process) go to the run's logs.
 @task(retries=1, retry_delay_seconds=5, task_run_name="fit", log_prints=True)  # a retry resumes from the checkpoint
 def train_model(root: Path) -> dict:
-    os.chdir(root)  # the pool's own process: paths as `dvc repro` sees them
-    params = load_params("params.yaml")
-    use_backend(params.train.backend, "train.backend")
-    from training.train import train
+    params = enter(root, "train.backend")
+    from stages.train import train  # after enter(): Keras takes its backend on import
 
     return train(params)
 

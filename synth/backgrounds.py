@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from synth.params import Backgrounds as BackgroundWeights
-from synth.trdg_compat import trdg_asset
+from core.params import Backgrounds as BackgroundWeights
+from core.paths import trdg_asset
 
 KINDS = ("plain", "gaussian", "quasicrystal", "image", "gradient", "texture")
 TEXTURE_WIDTH = 2048

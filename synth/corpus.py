@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import wordfreq
 
-from synth.charset import outside
-from synth.params import Corpus as CorpusParams
-from synth.trdg_compat import trdg_asset
+from core.charset import outside
+from core.errors import InputError
+from core.params import Corpus as CorpusParams
+from core.paths import trdg_asset
 
 SOURCES = ("digits", "en", "zh", "mixed", "custom")
 
@@ -70,7 +71,7 @@ ZH_PAIRS = (("“", "”"), ("（", "）"), ("《", "》"), ("【", "】"), ("�
 HALF_WIDTH = {"，": ",", "。": ".", "：": ":", "；": ";", "（": "(", "）": ")", "！": "!", "？": "?"}
 
 
-class CorpusError(ValueError):
+class CorpusError(InputError):
     pass
 
 
@@ -127,7 +128,7 @@ def _load_custom(path: Path, charset: set[str]) -> list[str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise CorpusError(f"{path}: cannot read as UTF-8 text: {error}") from None
-    labels = [normalise(line) for line in lines]
+    labels = [collapse_spaces(line) for line in lines]
     bad = {number: outside(label, charset) for number, label in enumerate(labels, 1) if outside(label, charset)}
     if bad:
         characters = sorted({c for chars in bad.values() for c in chars})
@@ -142,7 +143,7 @@ def _load_custom(path: Path, charset: set[str]) -> list[str]:
     return labels
 
 
-def normalise(text: str) -> str:
+def collapse_spaces(text: str) -> str:
     """Single spaces between words and none at the ends: a renderer cannot show more."""
     return " ".join(text.split())
 
@@ -180,7 +181,7 @@ class Corpus:
     def sample(self, rng: np.random.Generator) -> tuple[str, str]:
         pick = np.searchsorted(self.source_cumulative, rng.random(), side="right")
         source = self.sources[min(pick, len(self.sources) - 1)]
-        label = normalise(getattr(self, f"_{source}")(rng))
+        label = collapse_spaces(getattr(self, f"_{source}")(rng))
         if source != "custom":
             label = _cut(label, self.params.line_length.max)
         if not label or not self.charset.issuperset(label):  # a template or list slipped: a bug, not bad input

@@ -1,4 +1,4 @@
-"""The font manifest, per-font charset coverage, and the glyphs the renderer draws.
+"""Per-font charset coverage, and the glyphs the renderer draws (the manifest: core/fonts.py).
 
 Coverage is what fonttools' cmap maps *and* what actually renders: a font whose
 cmap points a code point at a .notdef-shaped or empty glyph would draw a box or
@@ -15,25 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 from fontTools.pens.recordingPen import RecordingPen
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageFont
 
-from synth.trdg_compat import trdg_asset
-
-
-class FontError(ValueError):
-    """A font or manifest that cannot be used; the message names the file."""
-
-
-@dataclass(frozen=True)
-class FontSpec:
-    id: str
-    path: Path
-    face: int
-    license: Path
-    source: str
+from core.fonts import FontError, FontSpec, load_manifest
 
 
 @dataclass(frozen=True)
@@ -132,39 +118,6 @@ class Font:
             return None
         # trdg places each character at round(getlength(char)); so do we.
         return Glyph(mask, left, top, round(self.image_font.getlength(char)))
-
-
-def load_manifest(path: Path, exclude: list[str] = ()) -> list[FontSpec]:
-    """Read fonts/manifest.yaml; paths are relative to it, or 'trdg:' + a path in trdg."""
-    try:
-        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["fonts"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise FontError(f"{path}: not a font manifest with a 'fonts' list: {error}") from None
-    specs = []
-    for number, entry in enumerate(entries, 1):
-        try:
-            font_path = entry["path"]
-            resolved = trdg_asset(font_path[5:]) if font_path.startswith("trdg:") else Path(path).parent / font_path
-            spec = FontSpec(
-                id=str(entry["id"]),
-                path=resolved,
-                face=int(entry.get("face", 0)),
-                license=Path(path).parent / entry["license"],
-                source=str(entry.get("source", "")),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise FontError(f"{path}: font entry {number} lacks or has a bad field: {error}") from None
-        if spec.id in exclude:
-            continue
-        for what, file in (("font", spec.path), ("licence", spec.license)):
-            if not file.is_file():
-                raise FontError(f"{path}: font '{spec.id}': {what} file {file} does not exist")
-        specs.append(spec)
-    if len({s.id for s in specs}) != len(specs):
-        raise FontError(f"{path}: font ids are not unique")
-    if not specs:
-        raise FontError(f"{path}: no fonts left after exclude={list(exclude)}")
-    return specs
 
 
 def _raster(image_font: ImageFont.FreeTypeFont, char: str) -> tuple[np.ndarray, int, int]:

@@ -1,4 +1,4 @@
-"""The one place where trdg 1.8.0 meets modern Pillow, and where its bundled assets are found.
+"""The one place where trdg 1.8.0 meets modern Pillow (its bundled assets: core/paths.trdg_asset).
 
 trdg 1.8.0 (the newest on PyPI) measures text height with ``ImageFont.getsize``,
 which Pillow 10 removed; the fix on trdg's main branch was never released.
@@ -11,20 +11,7 @@ modules get the patched one. Call ``patch_trdg()`` before using trdg's generator
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
-from pathlib import Path
-
-
-def trdg_asset(relative: str) -> Path:
-    """Path of a file shipped inside the trdg package (fonts, dictionaries, images).
-
-    Found without importing trdg, whose __init__ pulls in OpenCV and prints to stdout.
-    """
-    spec = importlib.util.find_spec("trdg")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("trdg is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
 def get_text_height(image_font, text: str) -> int:

@@ -75,7 +75,7 @@ def make_project(directory: Path, **sections) -> Path:
     params.yaml of TINY_PIPELINE and sections merged over it: a git repository with DVC
     initialised, a local DVC remote beside it, and everything committed."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("synth", "training", "flows", "fonts", "data/external", "data/own"):
+    for name in ("core", "synth", "training", "stages", "flows", "fonts", "data/external", "data/own"):
         shutil.copytree(ROOT / name, directory / name, ignore=ignore)
     for name in ("dvc.yaml", "prefect.yaml", ".dvcignore", "ocrpipe.py"):
         shutil.copy2(ROOT / name, directory / name)
@@ -101,8 +101,8 @@ def ocrpipe(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def renderer():
-    from synth.params import Params
-    from synth.render import Renderer
+    from core.params import Params
+    from synth.draw import Renderer
 
     return Renderer(Params())
 

@@ -5,7 +5,7 @@ import sys
 
 from conftest import make_project, run, tool_env
 
-RENDER_ON_PARAMS = "from flows.pipeline import prefect_api\nfrom flows.render import render_split\n" \
+RENDER_ON_PARAMS = "from flows.server import prefect_api\nfrom flows.render import render_split\n" \
     "with prefect_api():\n    print('shards rendered:', render_split('.', 'train'))"  # fmt: skip
 
 

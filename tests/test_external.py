@@ -10,11 +10,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from synth.charset import build_charset
-from synth.labels import parse_member_name
-from synth.params import Charset
+from core.charset import build_charset
+from core.labels import parse_member_name
+from core.params import Charset
 from training.data import load_lines
-from training.evaluate import slice_of
+from training.metrics import slice_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT / "data" / "external"

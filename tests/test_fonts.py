@@ -6,9 +6,10 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
 
-from synth.charset import build_charset
-from synth.fonts import Font, FontError, load_fonts, load_manifest
-from synth.params import Charset
+from core.charset import build_charset
+from core.fonts import FontError, load_manifest
+from core.params import Charset
+from synth.fonts import Font, load_fonts
 
 
 def _box(pen, left, bottom, right, top):
@@ -120,7 +121,7 @@ def test_fonts_command_reports_coverage_per_font(tmp_path):
 
 def test_glyph_cache_composes_like_trdg_places_characters(renderer):
     """trdg puts character i at the sum of the rounded advances before it plus the spacing."""
-    from synth.render import compose
+    from synth.draw import compose
 
     font = next(f for f in renderer.fonts if f.spec.id == "dejavu-sans-mono")
     ink = compose("1234", font, spacing=3)

@@ -2,16 +2,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synth.labels import CUT_MARKER, NAME_BYTES, decode_label, encode_label, member_name, parse_member_name
+from core.labels import CUT_MARKER, NAME_BYTES, escape_label, member_name, parse_member_name, unescape_label
 
 
 @given(st.text())
 @settings(max_examples=2000)
 def test_any_unicode_label_round_trips_or_is_marked_cut(label):
-    encoded = encode_label(label)
+    encoded = escape_label(label)
     assert "/" not in encoded and "\x00" not in encoded
     assert len(encoded.encode("utf-8")) <= NAME_BYTES
-    decoded, complete = decode_label(encoded)
+    decoded, complete = unescape_label(encoded)
     if complete:
         assert decoded == label
     else:
@@ -42,21 +42,21 @@ def test_member_names_parse_back(sample_id, label, ext):
     ],
 )
 def test_readable_encoding(label, expected):
-    assert encode_label(label) == expected
-    assert decode_label(expected) == (label, True)
+    assert escape_label(label) == expected
+    assert unescape_label(expected) == (label, True)
 
 
 def test_two_hundred_hanzi_are_cut_at_a_character_boundary():
     label = "电子不停车收费系统" * 23  # 207 characters, 621 bytes
-    encoded = encode_label(label)
-    decoded, complete = decode_label(encoded)
+    encoded = escape_label(label)
+    decoded, complete = unescape_label(encoded)
     assert not complete
     assert label.startswith(decoded) and len(decoded) == (NAME_BYTES - len(CUT_MARKER)) // 3
 
 
 def test_cut_never_splits_an_escape():
     label = "/" * 100  # each becomes %2F
-    decoded, complete = decode_label(encode_label(label))
+    decoded, complete = unescape_label(escape_label(label))
     assert not complete and decoded == "/" * ((NAME_BYTES - 2) // 3)
 
 

@@ -12,12 +12,12 @@ import pytest
 import yaml
 from conftest import ROOT, make_project, run, tool_env
 
-from training.locks import Busy, RunLock, read_holder
+from core.locks import Busy, RunLock, read_holder
 
 HOLD = """
 import sys, time
 sys.path.insert(0, {root!r})
-from training.locks import RunLock
+from core.locks import RunLock
 lock = RunLock({path!r}, "the test lock")
 lock.acquire("holding for a test")
 print("held", flush=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from training.evaluate import char_accuracy, confusions, metrics, normalise, slice_of
+from training.metrics import char_accuracy, confusions, metrics, normalise, slice_of
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,29 @@ def test_repro_runs_the_dag_and_then_has_nothing_to_do(project):
     assert stages_run(again) == [] and "Data and pipelines are up to date" in again
 
 
+def stale_after_touching(project, module: str) -> set[str]:
+    """The stages `dvc status` calls stale once a comment is added to module (then removed)."""
+    path = project / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"# a comment changes the file, not what it does\n")
+        return set(json.loads(run("dvc", "status", "--json", cwd=project).stdout))
+    finally:
+        path.write_bytes(original)
+
+
+def test_a_stage_is_stale_exactly_when_code_it_runs_changes(project):
+    renders = {"render@train", "render@val", "render@test"}
+    assert stale_after_touching(project, "core/params.py") == renders | {"train", "evaluate", "gate"}
+    assert stale_after_touching(project, "training/model.py") == {"train"}
+    assert stale_after_touching(project, "training/metrics.py") == {"train", "evaluate"}
+    assert stale_after_touching(project, "synth/draw.py") == renders
+    assert stale_after_touching(project, "stages/gate.py") == {"gate"}
+    for unrelated in ("synth/sheet.py", "flows/pipeline.py", "training/curves.py"):
+        assert stale_after_touching(project, unrelated) == set(), unrelated
+    assert set(json.loads(run("dvc", "status", "--json", cwd=project).stdout)) == set()
+
+
 def test_a_training_param_retrains_without_rendering(project):
     shards_before = shard_files(project)
     edit_params(project, "train", epochs=3)

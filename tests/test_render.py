@@ -5,12 +5,14 @@ import pytest
 from conftest import ocrpipe, write_params
 from PIL import Image, ImageFont
 
-from synth.charset import CJK_PUNCTUATION, PRINTABLE_ASCII, build_charset, gb2312_hanzi, read_charset
+from core.charset import CJK_PUNCTUATION, PRINTABLE_ASCII, build_charset, gb2312_hanzi, read_charset
+from core.params import Charset, Params, ParamsError, load_params
+from core.paths import trdg_asset
+from core.shards import Shard, verify
+from stages.render import render_split, shard_seed
 from synth.corpus import CorpusError
-from synth.params import Charset, Params, ParamsError, load_params
-from synth.render import Renderer, render_split, shard_seed
-from synth.shards import Shard, verify
-from synth.trdg_compat import patch_trdg, trdg_asset
+from synth.draw import Renderer
+from synth.trdg_compat import patch_trdg
 
 
 def test_default_charset_is_gb2312_level1_ascii_and_cjk_punctuation():

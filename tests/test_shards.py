@@ -10,8 +10,8 @@ import pytest
 from conftest import OCRPIPE, ROOT, ocrpipe
 from PIL import Image
 
-from synth.labels import parse_member_name
-from synth.shards import INDEX, META, Shard, ShardError, verify, write_shard
+from core.labels import parse_member_name
+from core.shards import INDEX, META, Shard, ShardError, verify, write_shard
 
 
 def test_same_params_and_seed_give_a_byte_identical_shard(tmp_path, small_shard):

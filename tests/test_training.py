@@ -28,8 +28,6 @@ def tiny(tmp_path_factory):
         model=TINY_MODEL,
         train={
             "backend": "torch",
-            "train_dir": "shards/train",
-            "val_dir": "shards/val",
             "model_path": "models/crnn.keras",
             "live_dir": "dvclive",
             "batch_size": 8,
@@ -58,12 +56,12 @@ def test_training_writes_a_model_its_charset_and_curves(tiny):
 def test_loss_falls_on_a_tiny_shard(tiny):
     import keras
 
-    from synth.charset import read_charset
-    from synth.params import load_params
+    from core.charset import read_charset
+    from core.params import load_params
+    from stages.train import ctc_loss
     from training.batches import LineBatches
     from training.data import load_lines
     from training.model import build_crnn
-    from training.train import ctc_loss
 
     directory, params, _ = tiny
     config = load_params(params)
@@ -102,11 +100,9 @@ def test_saved_model_loads_in_a_fresh_process_with_identical_outputs(tiny, tmp_p
 
 def params_beside(tiny, directory, **train):
     """The tiny params with other train settings, written in directory (data paths kept absolute)."""
-    shards = tiny[0] / "shards"
     config = yaml.safe_load(tiny[1].read_text(encoding="utf-8"))
-    config["train"].update(
-        train_dir=str(shards / "train"), val_dir=str(shards / "val"), live_dir=str(directory / "live"), **train
-    )
+    config["shards"]["out_dir"] = str(tiny[0] / "shards")
+    config["train"].update(live_dir=str(directory / "live"), **train)
     path = directory / "params.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
@@ -155,8 +151,9 @@ def test_reading_decodes_as_keras_ctc_decode_does(tiny):
     must be those of keras.ops.ctc_decode(greedy, mask_index=0) on the full probabilities."""
     import keras
 
+    from core.params import PIXELS_PER_STEP
     from training.data import ImageReader, load_lines, pad_batch, to_grey, to_model_input
-    from training.infer import PIXELS_PER_STEP, Reader
+    from training.infer import Reader
 
     directory, _, _ = tiny
     reader = Reader.load(directory / "models" / "crnn.keras")
@@ -227,7 +224,7 @@ def test_evaluate_reads_image_folders_and_listing_files_alike(tiny, tmp_path):
 
 def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
     directory, params, _ = tiny
-    from synth.shards import Shard
+    from core.shards import Shard
 
     shard = Shard(directory / "shards" / "test" / "shard-00000.tar")
     rgb = shard.image(0).convert("RGB")
@@ -265,7 +262,7 @@ def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
 
 
 def test_the_full_profile_is_the_papers_crnn():
-    from synth.params import load_params
+    from core.params import load_params
     from training.model import build_crnn
 
     config = load_params(ROOT / "params-full.yaml")
@@ -278,7 +275,7 @@ def test_the_full_profile_is_the_papers_crnn():
 
 def own_lines_from(tiny, directory, count=6):
     """A path<TAB>label file of real image files (extracted from the tiny test split)."""
-    from synth.shards import extract
+    from core.shards import extract
 
     shard = next((tiny[0] / "shards" / "test").glob("*.tar"))
     extract(shard, directory)
@@ -288,14 +285,14 @@ def own_lines_from(tiny, directory, count=6):
 
 
 def test_own_lines_are_mixed_in_at_their_share(tiny, tmp_path):
-    from synth.params import load_params
+    from core.params import load_params
+    from stages.train import training_lines
     from training.data import load_lines
-    from training.train import training_lines
 
     listing = own_lines_from(tiny, tmp_path / "own")
     params = load_params(params_beside(tiny, tmp_path, own_lines=str(listing), own_share=0.25, model_path="m.keras"))
-    lines = training_lines(params.train)
-    synthetic = len(load_lines(params.train.train_dir))
+    lines = training_lines(params)
+    synthetic = len(load_lines(params.split_dir("train")))
     own = [line for line in lines if line.path.parent == listing.parent]
     assert len(lines) == synthetic + len(own) and len(own) == 6 * round(0.25 / 0.75 * synthetic / 6)
     result = ocrpipe("train", "--params", tmp_path / "params.yaml", cwd=tmp_path)
@@ -340,8 +337,8 @@ def test_a_backend_that_is_not_installed_is_one_line_naming_the_field_and_the_pa
 def test_every_shipped_params_file_names_an_installed_backend():
     import importlib.util
 
-    from synth.params import load_params
-    from training import BACKEND_PACKAGES
+    from core.backend import BACKEND_PACKAGES
+    from core.params import load_params
 
     for name in ("params.yaml", "params-base.yaml", "params-full.yaml"):
         params = load_params(ROOT / name)

@@ -9,10 +9,11 @@ import pytest
 import yaml
 from conftest import TINY_MODEL, ocrpipe, write_params
 
-from synth.charset import build_charset
-from synth.params import Charset, Model
+from core.charset import build_charset
+from core.params import Charset, Model
+from core.paths import charset_path
 from training.data import ImageReader, load_lines, to_grey
-from training.infer import Reader, charset_path
+from training.infer import Reader
 from training.model import build_crnn
 from training.warm_start import WarmStartError, warm_start
 
@@ -81,11 +82,15 @@ def test_a_layer_of_another_size_is_a_one_line_error_naming_it_and_both_shapes(s
 
 def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_shard):
     path, _, _ = saved
+    for split in ("train", "val"):  # the small shard serves as both splits
+        (tmp_path / "shards" / split).mkdir(parents=True)
+        (tmp_path / "shards" / split / small_shard.name).symlink_to(small_shard)
     params = write_params(
         tmp_path,
         model=MODEL.model_dump(),
+        shards={"out_dir": "shards"},
         train={
-            "backend": "torch", "init": str(path), "train_dir": str(small_shard), "val_dir": str(small_shard),
+            "backend": "torch", "init": str(path),
             "model_path": "out/crnn.keras", "live_dir": "live", "batch_size": 8, "epochs": 1,
             "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0,
         },

@@ -8,13 +8,13 @@ import math
 import keras
 import numpy as np
 
+from core.params import PIXELS_PER_STEP
 from training.data import (
-    PIXELS_PER_STEP,
     DataError,
     ImageReader,
     Line,
     augment,
-    encode_label,
+    class_ids,
     model_width,
     output_lengths,
     pad_batch,
@@ -31,7 +31,7 @@ def frames_needed(target: list[int]) -> int:
 class LineBatches(keras.utils.PyDataset):
     """Batches of lines of similar width: x (batch, height, width, 1) in [0, 1], y packed for CTC.
 
-    y[:, 0] is each line's real number of frames (its unpadded width / 4), y[:, 1:] its
+    y[:, 0] is each line's real number of frames (its unpadded width / PIXELS_PER_STEP), y[:, 1:] its
     class ids padded with 0: the loss reads the real lengths from there.
     An epoch is `steps` batches of an endless, seeded sequence of shuffled passes over the
     lines, so epochs can be short and a resumed run sees new batches.
@@ -55,12 +55,12 @@ class LineBatches(keras.utils.PyDataset):
     ):
         super().__init__(workers=workers, use_multiprocessing=False)
         index = {c: i + 1 for i, c in enumerate(charset)}
-        targets = [encode_label(line.label, index, str(line)) for line in lines]
+        targets = [class_ids(line.label, index, str(line)) for line in lines]
         widths = np.array([model_width(line, height) for line in lines])
         fits = output_lengths(widths) >= np.array([frames_needed(t) for t in targets])
         keep = fits & (widths <= max_width) if max_width else fits
         if not keep.any():
-            raise DataError(f"none of {len(lines)} lines fits (max_width={max_width}, a frame per 4 px)")
+            raise DataError(f"none of {len(lines)} lines fits (max_width={max_width}, a frame per {PIXELS_PER_STEP} px)")
         self.lines = [line for line, k in zip(lines, keep) if k]
         self.targets = [target for target, k in zip(targets, keep) if k]
         self.widths = widths[keep]

@@ -24,7 +24,7 @@ def read_curve(path: Path) -> list[tuple[float, float]]:
 
 def draw_curves(live_dir: Path, out: Path) -> Path | None:
     """Write the curves under live_dir/plots/metrics as a PNG at out; None when there are none."""
-    from synth.shards import label_font
+    from core.fonts import label_font
 
     folder = Path(live_dir) / "plots" / "metrics"
     curves = {p.stem: read_curve(p) for p in sorted(folder.glob("*.tsv"))}

@@ -18,15 +18,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from synth.labels import parse_member_name
-from synth.shards import Shard
+from core.errors import InputError
+from core.labels import parse_member_name
+from core.params import PIXELS_PER_STEP
+from core.shards import Shard
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-# Width (in pixels, at the model height) of one CTC time step: the two 2x2 pools.
-PIXELS_PER_STEP = 4
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Labelled data that cannot be used; the message names the file or shard and the line."""
 
 
@@ -174,7 +174,7 @@ def augment(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(values, 0, 255).astype(np.uint8)
 
 
-def encode_label(label: str, index: dict[str, int], where: str) -> list[int]:
+def class_ids(label: str, index: dict[str, int], where: str) -> list[int]:
     """Class ids (charset position + 1; 0 is the CTC blank); a character outside the charset is an error."""
     try:
         return [index[c] for c in label]

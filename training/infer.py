@@ -6,14 +6,16 @@ at index 0) happens here, so the model exports cleanly to any runtime.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from training.data import PIXELS_PER_STEP, pad_batch, to_grey, to_model_input
+from core.charset import read_charset
+from core.params import PIXELS_PER_STEP
+from core.paths import charset_path
+from training.data import pad_batch, to_grey, to_model_input
 
 # A text line is much wider than tall; over this height and less than 3x as wide, it is a page or a block.
 PAGE_HEIGHT = 256
@@ -38,11 +40,6 @@ def not_a_line(grey: np.ndarray) -> str | None:
     return None
 
 
-def charset_path(model_path: Path) -> Path:
-    """The charset travels beside the model: models/crnn.keras -> models/crnn.charset.json."""
-    return model_path.with_name(model_path.stem + ".charset.json")
-
-
 @dataclass
 class Reader:
     model: keras.Model
@@ -55,7 +52,7 @@ class Reader:
         if not model_path.is_file():
             raise FileNotFoundError(f"{model_path}: no such model")
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        charset = "".join(json.loads(charset_path(model_path).read_text(encoding="utf-8"))["characters"])
+        charset = read_charset(charset_path(model_path))
         if model.output_shape[-1] != len(charset) + 1:
             raise ValueError(f"{model_path}: {model.output_shape[-1]} classes, charset has {len(charset)} + blank")
         return cls(model, charset, model.input_shape[1])

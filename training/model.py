@@ -3,7 +3,7 @@
 Shi, Bai and Yao, "An End-to-End Trainable Neural Network for Image-based Sequence
 Recognition" (2015). Named stages, as in clovaai's deep-text-recognition-benchmark:
 each is a small function, swappable on its own. Width is free: one time step per
-4 pixels of the input line (two 2x2 pools; the others are 2x1 so the width survives).
+PIXELS_PER_STEP pixels of the input line (two 2x2 pools; the others are 2x1 so the width survives).
 
 One change to the paper: the output layer reads the per-frame convolutional features
 beside the LSTMs' output (a shortcut). Through two freshly initialised BiLSTMs, CTC
@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from synth.params import Model as ModelParams
+from core.params import Model as ModelParams
 
 
 def feature_extraction(x, params: ModelParams):

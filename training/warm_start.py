@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.errors import InputError
+
 if TYPE_CHECKING:  # keras is imported only once the command has chosen its backend
     import keras
 
 OUTPUT_LAYER = "logits"
 
 
-class WarmStartError(ValueError):
+class WarmStartError(InputError):
     """The init model does not fit the model in params; the message names the layer and shapes."""
 
 

@@ -31,7 +31,7 @@ def _escape(char: str) -> str:
     return char
 
 
-def encode_label(label: str, max_bytes: int = NAME_BYTES) -> str:
+def escape_label(label: str, max_bytes: int = NAME_BYTES) -> str:
     """The label as it appears in a member name; cut and marked if longer than max_bytes."""
     pieces = [_escape(c) for c in label]
     encoded = "".join(pieces)
@@ -48,7 +48,7 @@ def encode_label(label: str, max_bytes: int = NAME_BYTES) -> str:
     return "".join(kept) + CUT_MARKER
 
 
-def decode_label(encoded: str) -> tuple[str, bool]:
+def unescape_label(encoded: str) -> tuple[str, bool]:
     """(label, complete): complete is False when the name held only a cut prefix."""
     complete = not encoded.endswith(CUT_MARKER)
     if not complete:
@@ -57,7 +57,7 @@ def decode_label(encoded: str) -> tuple[str, bool]:
 
 
 def member_name(sample_id: int, label: str, ext: str, id_width: int = 8) -> str:
-    return f"{sample_id:0{id_width}d}_{encode_label(label)}.{ext}"
+    return f"{sample_id:0{id_width}d}_{escape_label(label)}.{ext}"
 
 
 def parse_member_name(name: str) -> tuple[int, str, bool]:
@@ -66,5 +66,5 @@ def parse_member_name(name: str) -> tuple[int, str, bool]:
     sample_id, underscore, encoded = stem.partition("_")
     if not (dot and underscore and sample_id.isascii() and sample_id.isdigit()):
         raise ValueError(f"{name!r} is not an {{id}}_{{label}}.{{ext}} name")
-    label, complete = decode_label(encoded)
+    label, complete = unescape_label(encoded)
     return int(sample_id), label, complete

@@ -1,13 +1,28 @@
-"""DVC's bookkeeping for work the flows do themselves: which stages of dvc.yaml are stale and
-why, and recording a stage the flow ran (as `dvc commit`), so `dvc repro` and the flows agree.
-The pipeline holds the checkout (DVC's lock) meanwhile: see training/locks.py. Plain functions,
+"""The checkout the flows work in: entering it from a pool's process, and DVC's bookkeeping
+for work the flows do themselves (which stages of dvc.yaml are stale and why; recording a
+stage the flow ran, as `dvc commit`, so `dvc repro` and the flows agree; pushing).
+The pipeline holds the checkout (DVC's lock) meanwhile: see core/locks.py. Plain functions,
 not tasks: the flows log what they found (a task each would only add "Finished" lines)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from training.locks import dvc_repo
+from core.backend import use_backend
+from core.locks import dvc_repo
+from core.params import Params, load_params
+
+
+def enter(root: Path, backend_field: str | None = None) -> Params:
+    """In a task's own process: work from the checkout (paths as `dvc repro` sees and writes
+    them), read its params, and choose the Keras backend the field names (train.backend)."""
+    os.chdir(root)
+    params = load_params("params.yaml")
+    if backend_field:
+        section, _ = backend_field.split(".")
+        use_backend(getattr(params, section).backend, backend_field)
+    return params
 
 
 def why_stale(root: Path, stage: str) -> str:
@@ -18,7 +33,7 @@ def why_stale(root: Path, stage: str) -> str:
 
 
 def describe_change(entry: str | dict, shown: int = 3) -> str:
-    """One entry of `dvc status` in words: 'changed deps: training/train.py modified, train.epochs modified'."""
+    """One entry of `dvc status` in words: 'changed deps: stages/train.py modified, train.epochs modified'."""
     if isinstance(entry, str):  # 'changed command', 'always changed'
         return entry
     parts = []

@@ -6,8 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from synth.params import Charset
-from synth.shards import AtomicFile
+from core.files import write_json
+from core.params import Charset
 
 PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F))
 # Full-width punctuation and symbols common in Simplified Chinese print.
@@ -44,10 +44,14 @@ def charset_digest(charset: str) -> str:
     return hashlib.sha256(charset.encode("utf-8")).hexdigest()[:16]
 
 
-def write_charset(charset: str, path: Path) -> None:
-    """Write charset.json; an existing file with another charset is an error, not overwritten."""
-    document = {"sha256_16": charset_digest(charset), "characters": list(charset)}
-    if path.exists():
+def write_charset(charset: str, path: Path, replace: bool = False) -> None:
+    """Write a charset file: {"sha256_16": digest, "characters": [...]}.
+
+    Beside a split's shards an existing file with another charset is an error (the shards
+    would disagree); beside a model (replace=True) the new model's charset replaces it.
+    """
+    path = Path(path)
+    if path.exists() and not replace:
         existing = read_charset(path)
         if existing != charset:
             raise ValueError(
@@ -55,9 +59,12 @@ def write_charset(charset: str, path: Path) -> None:
                 "shards rendered with different charsets belong in different folders"
             )
         return
-    with AtomicFile(path) as file:
-        file.write((json.dumps(document, ensure_ascii=False, indent=0) + "\n").encode("utf-8"))
+    write_json(path, {"sha256_16": charset_digest(charset), "characters": list(charset)}, indent=0)
 
 
 def read_charset(path: Path) -> str:
-    return "".join(json.loads(Path(path).read_text(encoding="utf-8"))["characters"])
+    """The characters of a charset file, in order (class i + 1 is character i)."""
+    try:
+        return "".join(json.loads(Path(path).read_text(encoding="utf-8"))["characters"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a readable charset file: {error}") from None

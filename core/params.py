@@ -1,20 +1,31 @@
-"""params.yaml, validated on load: a wrong value is an error naming the field."""
+"""params.yaml, validated on load: a wrong value is an error naming the field.
+
+One class per section; each stage reads only its sections (dvc.yaml lists them per stage).
+Two contracts live here because a section's validation needs them: the slices every metric
+is reported on (SLICES, gate.slices) and the width of one CTC frame (PIXELS_PER_STEP, which
+the model's two 2x2 pools make).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_PARAMS = Path("params.yaml")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from core.errors import InputError
+from core.paths import DEFAULT_PARAMS, FONT_MANIFEST
+
+Slice = Literal["digits", "en", "zh", "mixed"]
+SLICES: tuple[str, ...] = get_args(Slice)  # the order every table shows them in
+# Width in pixels (at the model height) of one CTC frame: the model's two 2x2 pools.
+PIXELS_PER_STEP = 4
 
 
-class ParamsError(ValueError):
+class ParamsError(InputError):
     """A params file that cannot be used; the message names the file and the field."""
 
 
@@ -93,7 +104,7 @@ class Corpus(Strict):
 
 
 class Fonts(Strict):
-    manifest: Path = PROJECT_ROOT / "fonts" / "manifest.yaml"
+    manifest: Path = FONT_MANIFEST
     exclude: list[str] = []
 
 
@@ -196,7 +207,8 @@ class ConvBlock(Strict):
 
 
 class Model(Strict):
-    """CRNN sizes. The default is the CPU profile; params-full.yaml holds the paper's (~8.3M)."""
+    """CRNN sizes. params.yaml and params-base.yaml set smaller CPU profiles (16-64 filters);
+    params-full.yaml holds the paper's (~8.3M parameters)."""
 
     height: int = Field(32, ge=16, le=128)
     conv: list[ConvBlock] = [
@@ -213,23 +225,22 @@ class Model(Strict):
 
     @model_validator(mode="after")
     def _width_pooled_twice(self) -> Model:
-        if sum(block.pool == "2x2" for block in self.conv) != 2:
-            raise ValueError("conv needs exactly two 2x2 pools (time steps = width / 4)")
+        if 2 ** sum(block.pool == "2x2" for block in self.conv) != PIXELS_PER_STEP:
+            raise ValueError(f"conv needs exactly two 2x2 pools (one time step per {PIXELS_PER_STEP} px of width)")
         if self.height % 2 ** sum(block.pool != "none" for block in self.conv):
             raise ValueError("height must divide by 2 for every pool")
         return self
 
 
 class Train(Strict):
-    # Keras backend for `ocrpipe train` when KERAS_BACKEND is not set (torch trains ~1.7x
-    # faster than tensorflow on CPU: its CTC is cheaper over 3,878 classes).
+    # Keras backend for `ocrpipe train` when KERAS_BACKEND is not set: tensorflow, the stack's
+    # own, unless params say otherwise; the shipped profiles say torch, which trains ~1.7x
+    # faster on CPU (its CTC is cheaper over 3,878 classes).
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
     # Where the weights start: `scratch`, or a saved model (PATH.keras, its charset beside it)
     # whose layers are copied and whose output rows are mapped through the two charsets
     # (training/warm_start.py).
     init: str = "scratch"
-    train_dir: Path = Path("data/shards/train")
-    val_dir: Path = Path("data/shards/val")
     # Your own labelled lines (a path<TAB>label file or a folder of {id}_{label} images; keep
     # them under data/own/, which the DVC stage depends on), mixed into training so that
     # this share of the lines seen comes from them.
@@ -274,9 +285,9 @@ class Thresholds(Strict):
 
 
 class Gate(Thresholds):
-    """What a model must reach on the test split to be registered (training/registry.py)."""
+    """What a model must reach on the test split to be registered (stages/gate.py, stages/register.py)."""
 
-    slices: dict[Literal["digits", "zh", "en", "mixed"], Thresholds] = {}
+    slices: dict[Slice, Thresholds] = {}
     # Promotion to prod compares this metric with the champion's on the same test split.
     compare_on: Literal["seq_acc", "char_acc"] = "seq_acc"
 
@@ -292,6 +303,10 @@ class Params(Strict):
     train: Train = Train()
     read: Read = Read()
     gate: Gate = Gate()
+
+    def split_dir(self, split: str) -> Path:
+        """The folder of a split's shards (and their charset.json)."""
+        return self.shards.out_dir / split
 
     def training_fingerprint(self) -> str:
         """A digest of what a training run depends on in params: model, train, charset."""
@@ -352,7 +367,7 @@ def _resolve_paths(params: Params, base: Path) -> Params:
                 update={
                     **{
                         name: resolve(getattr(params.train, name))
-                        for name in ("train_dir", "val_dir", "model_path", "live_dir", "own_lines")
+                        for name in ("model_path", "live_dir", "own_lines")
                     },
                     "init": params.train.init
                     if params.train.init == "scratch"

@@ -1,7 +1,7 @@
 """Shards: one uncompressed tar of `{id}_{label}.{ext}` images, then an index and a meta member.
 
 Layout, in member order:
-    00000000_<label>.png ...   the images (names: synth/labels.py)
+    00000000_<label>.png ...   the images (names: core/labels.py)
     index.jsonl                one JSON object per image: id, member, label (exact),
                                source, font, style, sha256, offset and size of the
                                image bytes in the tar (random access), width, height
@@ -18,24 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
-import os
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from synth.labels import member_name, parse_member_name
-
-if TYPE_CHECKING:
-    from synth.render import Sample
+from core.errors import InputError
+from core.files import AtomicFile
+from core.labels import member_name, parse_member_name
 
 FORMAT_VERSION = 1
 INDEX = "index.jsonl"
@@ -48,8 +43,19 @@ _ENCODE_OPTIONS = {
 }
 
 
-class ShardError(ValueError):
+class ShardError(InputError):
     """A shard that is unreadable or inconsistent; the message names the shard and member."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One rendered line, as a shard stores it."""
+
+    label: str
+    source: str  # which corpus source made the label (digits, en, zh, mixed, custom)
+    font: str
+    style: dict
+    image: np.ndarray  # RGB, (height, width, 3) uint8
 
 
 def encode_image(image: np.ndarray, image_format: str) -> bytes:
@@ -65,32 +71,6 @@ def _tarinfo(name: str, size: int) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
-
-
-@dataclass
-class AtomicFile:
-    """A file written under a hidden temporary name and renamed into place on success."""
-
-    path: Path
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial")
-        self.temporary = Path(temporary)
-        self.file = os.fdopen(handle, "wb")
-        return self.file
-
-    def __exit__(self, kind, value, traceback):
-        try:
-            if kind is None:
-                self.file.flush()
-                os.fsync(self.file.fileno())
-                os.fchmod(self.file.fileno(), 0o644)  # mkstemp makes it 0600
-            self.file.close()
-            if kind is None:
-                os.replace(self.temporary, self.path)
-        finally:
-            self.temporary.unlink(missing_ok=True)
 
 
 def write_shard(
@@ -231,62 +211,6 @@ def verify(path: Path | str) -> list[str]:
     for name in sorted(set(shard.members) - listed - {INDEX, META}):
         problems.append(f"{path}: member {name} is not in {INDEX}")
     return problems
-
-
-def label_font(size: int) -> ImageFont.FreeTypeFont:
-    """The manifest font with the most characters, for writing labels on pictures."""
-    from synth.fonts import Font, load_manifest
-    from synth.params import Fonts
-
-    specs = load_manifest(Fonts().manifest)
-    widest = max(specs, key=lambda spec: len(Font(spec, size).cmap))
-    return ImageFont.truetype(str(widest.path), size=size, index=widest.face)
-
-
-def describe_style(font: str, style: dict) -> str:
-    """The font and the effects a sample was drawn with, in one line (only those applied)."""
-    get = style.get
-    parts = [
-        font,
-        get("size") and f"{get('size')} px",
-        style["background"],
-        get("skew") and f"skew {get('skew')}°",
-        get("rotation") and f"turned {get('rotation')}°",
-        get("perspective") and "perspective",
-        get("distortion") and f"{get('distortion')} distortion",
-        get("rule"),
-        get("low_contrast") and "faint",
-        get("blur") and f"blur {get('blur')}",
-        get("jpeg") and f"JPEG q{get('jpeg')}",
-        get("inverted") and "inverted",
-    ]
-    return " · ".join(part for part in parts if part)
-
-
-def preview(path: Path | str, out: Path | str, count: int = 40, scale: int = 2) -> Path:
-    """A contact sheet: each sample scaled up, with its id, exact label, font and style under it."""
-    shard = Shard(path)
-    rows = [(row, Image.open(io.BytesIO(data)).convert("RGB")) for row, data in itertools.islice(shard, count)]
-    if not rows:
-        raise ShardError(f"{path}: holds no images to preview")
-    font = label_font(16)
-    width = min(1600, max(max(img.width * scale for _, img in rows), 600)) + 20
-    line, gap = 22, 10
-    height = sum(img.height * scale + 2 + 2 * line + gap for _, img in rows) + 10
-    sheet = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(sheet)
-    y = 10
-    for row, img in rows:
-        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-        sheet.paste(img.crop((0, 0, min(img.width, width - 20), img.height)), (10, y))
-        y += img.height + 2
-        draw.text((10, y), f"{row['id']}  {row['label']}", fill="black", font=font)
-        draw.text((10, y + line), describe_style(row["font"], row["style"]), fill=(110, 110, 110), font=font)
-        y += 2 * line + gap
-    out = Path(out)
-    with AtomicFile(out) as file:
-        sheet.save(file, format="PNG")
-    return out
 
 
 def extract(path: Path | str, directory: Path | str) -> int:

@@ -1,7 +1,5 @@
-"""The gate and the model registry: GTO tags in git, models in DVC.
+"""The model registry: GTO tags in git, models in DVC (after the gate, stages/gate.py).
 
-- gate: the test-split metrics against the thresholds in params.yaml (overall and per slice);
-  the verdict goes to metrics/gate.json, a DVC metric.
 - register: a passing model is committed (dvc.lock, params, metrics) and tagged
   `crnn@vX.Y.Z` on that commit; it is promoted to `prod` only if it beats the current
   prod model, both read on the same (current) test split. A failing model is never tagged.
@@ -18,16 +16,12 @@ from pathlib import Path
 
 import yaml
 
-from synth.params import Gate, Params
-from synth.shards import AtomicFile
+from core.errors import InputError
+from core.params import Params
+from core.paths import EXTERNAL_METRICS, METRICS, VERDICT, charset_path
 
 ARTIFACT = "crnn"  # the name under `artifacts:` in dvc.yaml and in the tags
 PROD = "prod"
-METRICS = Path("metrics/eval.json")
-# Lines from outside the project's renderer (data/external/README.md), read beside the test split.
-EXTERNAL = Path("data/external/labels.tsv")
-EXTERNAL_METRICS = Path("metrics/external.json")
-VERDICT = Path("metrics/gate.json")
 # What a version's commit holds besides the tag: the lock that pins data and model, the knobs,
 # the DVC metrics and plots kept in git, and the .gitignore files DVC writes beside its outputs.
 RECORDED = (
@@ -37,33 +31,8 @@ RECORDED = (
 )  # fmt: skip
 
 
-class RegistryError(ValueError):
+class RegistryError(InputError):
     """The registry cannot act on this workspace (not reproduced, unknown version, no git)."""
-
-
-def gate_failures(metrics: dict, gate: Gate) -> list[str]:
-    """Every threshold the metrics miss, named; an empty list passes."""
-    scopes = [("overall", gate, metrics)]
-    scopes += [(name, thresholds, metrics["slices"][name]) for name, thresholds in gate.slices.items()]
-    failures = []
-    for scope, thresholds, figures in scopes:
-        for metric in ("seq_acc", "char_acc"):
-            needed = getattr(thresholds, metric)
-            if needed and not figures["n"]:
-                failures.append(f"{scope}: no test lines to measure {metric} on")
-            elif figures["n"] and figures[metric] < needed:
-                failures.append(f"{scope} {metric} {figures[metric]:.4f} < {needed}")
-    return failures
-
-
-def run_gate(params: Params, metrics_path: Path = METRICS, out: Path = VERDICT) -> dict:
-    """Write the verdict on metrics_path to out: {passed, failures, thresholds}."""
-    metrics = json.loads(Path(metrics_path).read_text(encoding="utf-8"))
-    failures = gate_failures(metrics, params.gate)
-    verdict = {"passed": not failures, "failures": failures, "thresholds": params.gate.model_dump()}
-    with AtomicFile(Path(out)) as file:
-        file.write((json.dumps(verdict, indent=2) + "\n").encode("utf-8"))
-    return verdict
 
 
 def try_git(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -86,7 +55,7 @@ def _fallback_identity(root: Path) -> dict:
 
 def assert_reproduced(root: Path) -> None:
     """dvc.lock must describe the workspace: the model we tag is the one the lock pins."""
-    from training.locks import dvc_repo
+    from core.locks import dvc_repo
 
     with dvc_repo(root) as repo:
         changed = repo.status(targets=["gate"], with_deps=True)
@@ -149,8 +118,7 @@ def evaluate_at(root: Path, commit: str, params: Params) -> dict:
     """The model of `commit` (fetched through DVC: cache, else remote) read on the current test split."""
     import dvc.api
 
-    from training.evaluate import evaluate
-    from training.infer import charset_path
+    from stages.evaluate import evaluate
 
     model = params.train.model_path.resolve().relative_to(root)
     with tempfile.TemporaryDirectory() as scratch:
@@ -158,8 +126,7 @@ def evaluate_at(root: Path, commit: str, params: Params) -> dict:
         for source, target in ((model, local), (charset_path(model), charset_path(local))):
             with dvc.api.open(str(source), repo=str(root), rev=commit, mode="rb") as file:
                 target.write_bytes(file.read())
-        test_split = params.shards.out_dir / "test"
-        return evaluate(local, test_split, Path(scratch) / "eval.json", params.read.batch_size)
+        return evaluate(local, params.split_dir("test"), Path(scratch) / "eval.json", params.read.batch_size)
 
 
 def register(root: Path, params: Params) -> dict:

@@ -1,4 +1,4 @@
-"""`ocrpipe train`: the CRNN on the rendered shards, with CTC, resumable, best model kept.
+"""The train stage (`ocrpipe train`): the CRNN on the rendered shards, with CTC, resumable, best model kept.
 
 - loss: keras.ops.ctc_loss, blank at class 0, each line's real (unpadded) number of frames
 - Adam on a warm-up + cosine schedule, gradient norm clipped
@@ -22,14 +22,15 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from synth.charset import build_charset, read_charset
-from synth.params import Params
-from synth.shards import AtomicFile
+from core.charset import build_charset, read_charset, write_charset
+from core.files import atomic_path
+from core.locks import RunLock
+from core.params import Params
+from core.paths import SPLIT_CHARSET, charset_path
 from training.batches import LineBatches
 from training.data import ImageReader, load_lines, to_grey
-from training.evaluate import scores
-from training.infer import Reader, charset_path
-from training.locks import RunLock
+from training.infer import Reader
+from training.metrics import scores
 from training.model import build_crnn
 from training.warm_start import warm_start
 
@@ -40,17 +41,6 @@ def ctc_loss(y_true, y_pred):
     targets = ops.cast(y_true[:, 1:], "int32")
     target_lengths = ops.sum(ops.cast(targets > 0, "int32"), axis=1)
     return ops.ctc_loss(targets, y_pred, target_lengths, frames, mask_index=0)
-
-
-def save_atomically(model: keras.Model, path: Path) -> None:
-    """Never a half-written model under the final name: save beside it, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    try:
-        model.save(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 class Validation(keras.callbacks.Callback):
@@ -83,7 +73,8 @@ class KeepBest(keras.callbacks.Callback):
         self.improved = logs["val_char_acc"] > self.best
         if self.improved:
             self.best = logs["val_char_acc"]
-            save_atomically(self.inference, self.path)
+            with atomic_path(self.path) as partial:  # never a half-written model under its name
+                self.inference.save(partial)
             self.state.parent.mkdir(parents=True, exist_ok=True)
             self.state.write_text(json.dumps({"best": self.best, "epoch": epoch + 1}))
 
@@ -147,9 +138,9 @@ class FollowEpoch(keras.callbacks.Callback):
         self.batches.epoch = epoch
 
 
-def training_lines(p) -> list:
+def training_lines(params: Params) -> list:
     """The synthetic lines, and the user's own repeated so they make up own_share of a pass."""
-    lines = load_lines(p.train_dir)
+    p, lines = params.train, load_lines(params.split_dir("train"))
     if p.own_lines is None:
         return lines
     own = load_lines(p.own_lines)
@@ -170,7 +161,7 @@ def train(params: Params) -> dict:
 
 def _train(params: Params) -> dict:
     p, started = params.train, time.monotonic()
-    charset_file = p.train_dir / "charset.json"
+    charset_file = params.split_dir("train") / SPLIT_CHARSET
     charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
     keras.utils.set_random_seed(p.seed)
     train_model, inference = build_crnn(params.model, len(charset))
@@ -188,12 +179,12 @@ def _train(params: Params) -> dict:
 
     height = params.model.height
     batches = LineBatches(
-        training_lines(p), charset, height, p.batch_size,
+        training_lines(params), charset, height, p.batch_size,
         steps=p.steps_per_epoch, shuffle=True, augment_images=p.augment, seed=p.seed, max_width=p.max_width,
     )  # fmt: skip
     if batches.skipped:
         print(f"{batches.skipped} training lines left out: wider than {p.max_width} px or too narrow for CTC")
-    val_lines = load_lines(p.val_dir)[: p.val_lines]
+    val_lines = load_lines(params.split_dir("val"))[: p.val_lines]
 
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=p.learning_rate / 10,
@@ -236,8 +227,7 @@ def _train(params: Params) -> dict:
         LiveCurves(p.live_dir, resume=resuming),
         keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
     ]
-    with AtomicFile(charset_path(p.model_path)) as file:
-        file.write(json.dumps({"characters": list(charset)}, ensure_ascii=False).encode("utf-8"))
+    write_charset(charset, charset_path(p.model_path), replace=True)
 
     # Keras' progress bar on a terminal only; elsewhere (logs, Prefect) EpochLine's lines alone.
     history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 0)

@@ -1,0 +1,147 @@
+"""The render stage: each split's shards, from params (`ocrpipe render --split S`, dvc.yaml's
+`render@S`, the Prefect render flow).
+
+A shard's seed depends only on the params' seed, the split and its number, so raising a
+split's shard count renders only the new shards, and the same params give byte-identical
+shards on any machine. A shard whose meta shows other params or another seed is rendered
+again; shards beyond the count are removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.charset import charset_digest, write_charset
+from core.params import Params
+from core.paths import SPLIT_CHARSET
+from core.shards import Shard, ShardError, write_shard
+from synth.draw import Renderer, RenderError
+
+
+def shard_seed(seed: int, split: str, shard_index: int) -> int:
+    """The seed of one shard: differs per split (no test line shares a seed with training),
+    and does not depend on how many shards there are (raising the count keeps the old ones)."""
+    digest = hashlib.sha256(f"{seed}/{split}/{shard_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+@functools.lru_cache(maxsize=2)
+def _renderer(params_json: str) -> Renderer:
+    return Renderer(Params.model_validate_json(params_json))
+
+
+def render_shard(
+    params: Params,
+    path: Path,
+    count: int,
+    seed: int,
+    *,
+    first_id: int = 0,
+    id_width: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Render `count` samples of stream `seed` into the shard at path (written atomically)."""
+    renderer = _renderer(params.model_dump_json())
+
+    def samples():
+        for i in range(count):
+            yield renderer.sample(seed, i)
+            if progress and (i + 1) % 100 == 0:
+                progress(100)
+        if progress and count % 100:
+            progress(count % 100)
+
+    meta = write_shard(
+        path,
+        samples(),
+        first_id=first_id,
+        id_width=max(id_width, len(str(first_id + count - 1))),
+        image_format=params.render.image_format,
+        meta={
+            "seed": seed,
+            "fingerprint": params.rendering_fingerprint(),
+            "charset_sha256_16": charset_digest(renderer.charset),
+            "height": params.render.height,
+        },
+    )
+    write_charset(renderer.charset, Path(path).parent / SPLIT_CHARSET)
+    return meta
+
+
+def split_shards(params: Params, split: str) -> list[tuple[Path, int, int]]:
+    """(path, seed, first id) of each shard the params ask for in a split."""
+    directory = params.split_dir(split)
+    per_shard = params.shards.images_per_shard
+    return [
+        (directory / f"shard-{k:05d}.tar", shard_seed(params.seed, split, k), k * per_shard)
+        for k in range(getattr(params.shards.splits, split))
+    ]
+
+
+def _is_current(path: Path, params: Params, seed: int) -> bool:
+    """A complete shard already rendered from the same params and seed (its meta says so)."""
+    try:
+        meta = Shard(path).meta
+    except ShardError:
+        return False
+    wanted = {"seed": seed, "fingerprint": params.rendering_fingerprint(), "count": params.shards.images_per_shard}
+    return all(meta.get(key) == value for key, value in wanted.items())
+
+
+def plan_split(params: Params, split: str) -> list[tuple[Path, int, int]]:
+    """The shards of a split still to render (missing, or rendered from other params).
+
+    Shards beyond the count in params are removed here, so the folder holds exactly the split.
+    """
+    wanted = split_shards(params, split)
+    keep = {path for path, _, _ in wanted}
+    directory = params.split_dir(split)
+    for extra in sorted(directory.glob("shard-*.tar")) if directory.exists() else []:
+        if extra not in keep:
+            extra.unlink()
+    return [(path, seed, first_id) for path, seed, first_id in wanted if not _is_current(path, params, seed)]
+
+
+def _render_job(params_json: str, path: Path, seed: int, first_id: int, queue) -> dict:
+    params = Params.model_validate_json(params_json)
+    return render_shard(params, path, params.shards.images_per_shard, seed, first_id=first_id, progress=queue.put)
+
+
+def render_split(params: Params, split: str, jobs: int | None = None) -> list[Path]:
+    """Render every missing or stale shard of a split (plan_split), one process per shard,
+    with one progress bar. The Prefect render flow maps the same plan over tasks instead."""
+    wanted = split_shards(params, split)
+    todo = plan_split(params, split)
+    if not todo:
+        return [path for path, _, _ in wanted]
+    jobs = jobs or params.shards.jobs or os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")  # forking a process that runs a progress thread is unsafe
+    with (
+        context.Manager() as manager,
+        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool,
+        tqdm(total=len(todo) * params.shards.images_per_shard, desc=f"render {split}", unit="img") as bar,
+    ):
+        queue = manager.Queue()
+        futures = {
+            pool.submit(_render_job, params.model_dump_json(), path, seed, first_id, queue): path
+            for path, seed, first_id in todo
+        }
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            while not queue.empty():
+                bar.update(queue.get())
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise RenderError(f"shard {futures[future]}: {future.exception()}") from future.exception()
+    return [path for path, _, _ in wanted]
