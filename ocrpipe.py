@@ -167,7 +167,7 @@ def models(context: typer.Context):
     """List the registered versions with their stage and test metrics."""
     if context.invoked_subcommand:
         return
-    from stages.register import versions
+    from core.registry import versions
 
     rows = versions(Path.cwd())
     if not rows:
@@ -188,7 +188,8 @@ def models_compare(
 ):
     """Both versions' metrics per slice, and the params that differ between them."""
     from core.params import SLICES
-    from stages.register import params_diff, resolve
+    from core.registry import resolve
+    from stages.register import params_diff
 
     root = Path.cwd()
     left, right = resolve(root, a), resolve(root, b)

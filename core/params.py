@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -18,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from core.errors import InputError
 from core.paths import DEFAULT_PARAMS, FONT_MANIFEST
+
+# A version (`crnn@v0.3.0`, `v0.3.0`) or a stage (`prod`) of the model registry (core/registry.py).
+REGISTRY_REFERENCE = re.compile(r"^(?:crnn@)?v\d+\.\d+\.\d+$|^[a-z][a-z0-9_-]*$")
 
 Slice = Literal["digits", "en", "zh", "mixed"]
 SLICES: tuple[str, ...] = get_args(Slice)  # the order every table shows them in
@@ -237,10 +241,11 @@ class Train(Strict):
     # own, unless params say otherwise; the shipped profiles say torch, which trains ~1.7x
     # faster on CPU (its CTC is cheaper over 3,878 classes).
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
-    # Where the weights start: `scratch`, or a saved model (PATH.keras, its charset beside it)
-    # whose layers are copied and whose output rows are mapped through the two charsets
-    # (training/warm_start.py).
-    init: str = "scratch"
+    # Where the weights start: `scratch`; a saved model (PATH.keras, its charset beside it);
+    # or a registered version or stage (`prod`, `crnn@v0.3.0`). Its layers are copied and
+    # its output rows mapped through the two charsets (training/warm_start.py). A list is
+    # tried in order: [prod, models/base/crnn-base.keras] starts from prod once there is one.
+    init: list[str] = ["scratch"]
     # Your own labelled lines (a path<TAB>label file or a folder of {id}_{label} images; keep
     # them under data/own/, which the DVC stage depends on), mixed into training so that
     # this share of the lines seen comes from them.
@@ -264,6 +269,23 @@ class Train(Strict):
     max_width: int = Field(800, ge=32)
     augment: bool = True
     seed: int = Field(0, ge=0)
+
+    @field_validator("init", mode="before")
+    @classmethod
+    def _init_entries(cls, value):
+        entries = [value] if isinstance(value, str) else value
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("expected scratch, a model file PATH.keras, a registry version or stage, or a list")
+        for entry in entries:
+            if not isinstance(entry, str) or not (
+                entry == "scratch" or entry.endswith(".keras") or REGISTRY_REFERENCE.match(entry)
+            ):
+                raise ValueError(
+                    f"{entry!r}: expected scratch, a model file PATH.keras, or a registry version or stage (prod, crnn@v0.3.0)"
+                )
+        if "scratch" in entries[:-1]:
+            raise ValueError("scratch can only come last: nothing after it is tried")
+        return entries
 
     @model_validator(mode="after")
     def _own_lines_need_a_share(self) -> Train:
@@ -340,9 +362,6 @@ def load_params(path: Path | str | None = None) -> Params:
         raise ParamsError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
-    init = (raw.get("train") or {}).get("init") if isinstance(raw.get("train"), dict) else None
-    if isinstance(init, str) and init != "scratch" and not init.endswith(".keras"):
-        raise ParamsError(f"{path}: train.init: expected 'scratch' or a model file PATH.keras, got {init!r}")
     try:
         params = Params.model_validate(raw)
     except ValidationError as error:
@@ -365,13 +384,8 @@ def _resolve_paths(params: Params, base: Path) -> Params:
             "shards": params.shards.model_copy(update={"out_dir": resolve(params.shards.out_dir)}),
             "train": params.train.model_copy(
                 update={
-                    **{
-                        name: resolve(getattr(params.train, name))
-                        for name in ("model_path", "live_dir", "own_lines")
-                    },
-                    "init": params.train.init
-                    if params.train.init == "scratch"
-                    else str(resolve(Path(params.train.init))),
+                    **{name: resolve(getattr(params.train, name)) for name in ("model_path", "live_dir", "own_lines")},
+                    "init": [str(resolve(Path(e))) if e.endswith(".keras") else e for e in params.train.init],
                 }
             ),
         }

@@ -29,6 +29,12 @@ def charset_path(model_path: Path | str) -> Path:
     return model_path.with_name(model_path.stem + ".charset.json")
 
 
+def init_record(model_path: Path | str) -> Path:
+    """Where training says what it started from: models/crnn.keras -> models/crnn.init.json."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".init.json")
+
+
 def errors_picture(metrics_path: Path | str) -> Path:
     """The error sheet written beside a metrics file: metrics/eval.json -> metrics/eval.errors.png."""
     metrics_path = Path(metrics_path)

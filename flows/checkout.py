@@ -6,12 +6,15 @@ not tasks: the flows log what they found (a task each would only add "Finished" 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from core.backend import use_backend
 from core.locks import dvc_repo
 from core.params import Params, load_params
+from core.paths import init_record
+from core.registry import RegistryError, resolve_start
 
 
 def enter(root: Path, backend_field: str | None = None) -> Params:
@@ -30,6 +33,26 @@ def why_stale(root: Path, stage: str) -> str:
     with dvc_repo(root) as repo:
         status = repo.status(targets=[stage])
     return "; ".join(describe_change(entry) for entries in status.values() for entry in entries)
+
+
+def init_moved(root: Path, params: Params) -> str:
+    """Where train.init names the registry (prod, crnn@v0.3.0): what moved since the model
+    started from it (its models/crnn.init.json), '' when nothing did. dvc.lock cannot see
+    git tags, so the pipeline asks this beside `dvc status` and trains on when prod moved."""
+    recorded = init_record(params.train.model_path)
+    if all(entry == "scratch" or entry.endswith(".keras") for entry in params.train.init) or not recorded.exists():
+        return ""
+    try:
+        start = resolve_start(params.train.init, root)
+    except RegistryError:
+        return ""  # nothing to start from: training says so
+    then = json.loads(recorded.read_text(encoding="utf-8"))
+    named, commit = (start.named, start.commit) if start else ("scratch", None)
+    if (named, commit) == (then.get("init"), then.get("commit")):
+        return ""
+    now = f"{named} = crnn@{start.version}" if start and start.version else named
+    started = f"crnn@{then['version']}" if then.get("version") else then.get("init")
+    return f"train.init now resolves to {now}; the model started from {started}"
 
 
 def describe_change(entry: str | dict, shown: int = 3) -> str:

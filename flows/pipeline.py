@@ -17,7 +17,7 @@ from core.locks import hold_checkout
 from core.params import load_params
 from core.paths import METRICS, VERDICT
 from flows.artifacts import publish
-from flows.checkout import push, record, why_stale
+from flows.checkout import init_moved, push, record, why_stale
 from flows.evaluate import evaluate
 from flows.render import render_split
 from flows.train import train
@@ -60,7 +60,7 @@ def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = 
                 render_split(str(root), split, dask)
         logger.info(push(root))  # a training worker on another machine pulls the shards from the remote
 
-        if stale(root, "train", logger):
+        if stale(root, "train", logger, init_moved(root, params)):
             if train_deployment:
                 logger.info(f"train: sent to deployment {train_deployment}")
                 run = run_deployment(train_deployment, parameters={"part_of_pipeline": True}, timeout=None)
@@ -83,8 +83,8 @@ def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = 
     return result
 
 
-def stale(root: Path, stage: str, logger) -> bool:
-    """Whether the stage must run, said in the log with the reason."""
-    reason = why_stale(root, stage)
+def stale(root: Path, stage: str, logger, moved: str = "") -> bool:
+    """Whether the stage must run, said in the log with the reason (moved: one dvc cannot see)."""
+    reason = "; ".join(filter(None, (why_stale(root, stage), moved)))
     logger.info(f"{stage}: stale ({reason}): running" if reason else f"{stage}: up to date, skipped")
     return bool(reason)

@@ -10,40 +10,33 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from core.errors import InputError
 from core.params import Params
-from core.paths import EXTERNAL_METRICS, METRICS, VERDICT, charset_path
+from core.paths import EXTERNAL_METRICS, METRICS, VERDICT
+from core.registry import (
+    ARTIFACT,
+    PROD,
+    RegistryError,
+    fetch_model,
+    git,
+    gto_versions,
+    metrics_at,
+    read_at,
+    stages_of,
+    try_git,
+)
 
-ARTIFACT = "crnn"  # the name under `artifacts:` in dvc.yaml and in the tags
-PROD = "prod"
 # What a version's commit holds besides the tag: the lock that pins data and model, the knobs,
 # the DVC metrics and plots kept in git, and the .gitignore files DVC writes beside its outputs.
 RECORDED = (
     "dvc.yaml", "dvc.lock", "params.yaml", "metrics/eval.json", "metrics/external.json", "metrics/gate.json",
-    "dvclive/metrics.json",
+    "dvclive/metrics.json", "models/crnn.init.json",
     "dvclive/plots", ".gitignore", "data/shards/.gitignore", "models/.gitignore", "metrics/.gitignore",
 )  # fmt: skip
-
-
-class RegistryError(InputError):
-    """The registry cannot act on this workspace (not reproduced, unknown version, no git)."""
-
-
-def try_git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
-
-
-def git(root: Path, *args: str) -> str:
-    result = try_git(root, *args)
-    if result.returncode:
-        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip() or result.stdout.strip()}")
-    return result.stdout.strip()
 
 
 def _fallback_identity(root: Path) -> dict:
@@ -89,43 +82,13 @@ def commit_results(root: Path, summary: str) -> str:
     return git(root, "rev-parse", "HEAD")
 
 
-def _versions(root: Path) -> list[dict]:
-    import gto.api
-    from gto.exceptions import ArtifactNotFound
-
-    try:
-        return gto.api.show(str(root), ARTIFACT)
-    except ArtifactNotFound:  # nothing registered yet
-        return []
-
-
-def _stages(version: dict) -> list[str]:
-    return sorted({stage["stage"] for stage in version["stages"]})
-
-
-def read_at(root: Path, commit: str, path: Path | str) -> str | None:
-    """A file as committed at `commit` (None where that commit lacks it)."""
-    result = try_git(root, "show", f"{commit}:{path}")
-    return result.stdout if result.returncode == 0 else None
-
-
-def metrics_at(root: Path, commit: str, path: Path = METRICS) -> dict | None:
-    text = read_at(root, commit, path)
-    return json.loads(text) if text else None
-
-
 def evaluate_at(root: Path, commit: str, params: Params) -> dict:
     """The model of `commit` (fetched through DVC: cache, else remote) read on the current test split."""
-    import dvc.api
-
     from stages.evaluate import evaluate
 
     model = params.train.model_path.resolve().relative_to(root)
     with tempfile.TemporaryDirectory() as scratch:
-        local = Path(scratch) / model.name
-        for source, target in ((model, local), (charset_path(model), charset_path(local))):
-            with dvc.api.open(str(source), repo=str(root), rev=commit, mode="rb") as file:
-                target.write_bytes(file.read())
+        local = fetch_model(root, commit, model, Path(scratch) / model.name)
         return evaluate(local, params.split_dir("test"), Path(scratch) / "eval.json", params.read.batch_size)
 
 
@@ -141,7 +104,11 @@ def register(root: Path, params: Params) -> dict:
     root = Path(root).resolve()
     metrics = json.loads((root / METRICS).read_text(encoding="utf-8"))
     verdict = json.loads((root / VERDICT).read_text(encoding="utf-8"))
-    external = json.loads((root / EXTERNAL_METRICS).read_text(encoding="utf-8")) if (root / EXTERNAL_METRICS).exists() else None
+    external = (
+        json.loads((root / EXTERNAL_METRICS).read_text(encoding="utf-8"))
+        if (root / EXTERNAL_METRICS).exists()
+        else None
+    )
     result = {"metrics": metrics, "external": external, "gate": verdict, "version": None, "stages": [], "new": False,
               "champion": None}  # fmt: skip
     if not verdict["passed"]:
@@ -150,14 +117,14 @@ def register(root: Path, params: Params) -> dict:
     assert_code_committed(root)
     commit = commit_results(root, f"seq_acc {metrics['seq_acc']:.4f}, char_acc {metrics['char_acc']:.4f}")
 
-    known = _versions(root)
+    known = gto_versions(root)
     existing = next((v for v in known if v["commit_hexsha"] == commit), None)
     if existing:
-        return {**result, "version": existing["version"], "stages": _stages(existing)}
+        return {**result, "version": existing["version"], "stages": stages_of(existing)}
 
     # The champion is read on today's test split before anything is tagged: a crash here
     # leaves the registry as it was.
-    champion = next((v for v in known if PROD in _stages(v)), None)
+    champion = next((v for v in known if PROD in stages_of(v)), None)
     key = params.gate.compare_on
     beats = True
     if champion is not None:
@@ -181,32 +148,6 @@ def register(root: Path, params: Params) -> dict:
         message += f" beats {champion['version']} ({result['champion']['metrics'][key]:.4f})"
     gto.api.assign(str(root), ARTIFACT, PROD, version=version, message=message, **identity)
     return {**result, "stages": [PROD]}
-
-
-def versions(root: Path) -> list[dict]:
-    """Registered versions, newest first: version, stages, commit, created_at, metrics."""
-    rows = []
-    for v in _versions(Path(root)):
-        rows.append(
-            {
-                "version": v["version"],
-                "stages": _stages(v),
-                "commit": v["commit_hexsha"],
-                "created_at": str(v["created_at"]),
-                "metrics": metrics_at(Path(root), v["commit_hexsha"]),
-                "external": metrics_at(Path(root), v["commit_hexsha"], EXTERNAL_METRICS),
-            }
-        )
-    return rows
-
-
-def resolve(root: Path, name: str) -> dict:
-    """A version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`)."""
-    wanted = name.split("@", 1)[-1]
-    for row in versions(root):
-        if wanted == row["version"] or wanted in row["stages"]:
-            return row
-    raise RegistryError(f"{name}: no such version or stage of {ARTIFACT} (see `ocrpipe models`)")
 
 
 def _flatten(tree, prefix: str = "") -> dict:

@@ -12,10 +12,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,10 +23,11 @@ import keras
 from keras import ops
 
 from core.charset import build_charset, read_charset, write_charset
-from core.files import atomic_path
+from core.files import atomic_path, write_json
 from core.locks import RunLock
 from core.params import Params
-from core.paths import SPLIT_CHARSET, charset_path
+from core.paths import SPLIT_CHARSET, charset_path, init_record
+from core.registry import fetch_model, resolve_start, sha256_of
 from training.batches import LineBatches
 from training.data import ImageReader, load_lines, to_grey
 from training.infer import Reader
@@ -151,6 +152,32 @@ def training_lines(params: Params) -> list:
     return lines + own * repeats
 
 
+def start_weights(params: Params, train_model: keras.Model, charset: str) -> dict:
+    """Warm-start from what train.init resolves to today, and say what that was: the entry,
+    the version and commit of a registered one, the file's sha256, what was copied
+    ({"init": "scratch"} from scratch). Training writes it beside the model
+    (models/crnn.init.json): dvc.lock pins a model file named in train.init, this record
+    pins a registry version, which the pipeline compares with the registry's now."""
+    p = params.train
+    root = Path.cwd().resolve()  # the checkout: dvc and the flows run stages from there
+    start = resolve_start(p.init, root)
+    if start is None:
+        return {"init": "scratch"}
+    with tempfile.TemporaryDirectory() as folder:
+        path = start.path or fetch_model(
+            root, start.commit, p.model_path.resolve().relative_to(root), Path(folder) / p.model_path.name
+        )
+        copied = warm_start(train_model, charset, path)
+        record = {**copied, "init": start.named, "version": start.version, "commit": start.commit,
+                  "sha256": sha256_of(path)}  # fmt: skip
+    origin = f"{start.named} = crnn@{start.version}" if start.version else start.named
+    print(
+        f"warm start from {origin}: {copied['layers_copied']} layers; characters kept {copied['characters_kept']}, "
+        f"added {copied['characters_added']}, dropped {copied['characters_dropped']}"
+    )
+    return record
+
+
 def train(params: Params) -> dict:
     """Train with the params; one training per model at a time (a second one is refused, naming the first)."""
     p = params.train
@@ -168,14 +195,7 @@ def _train(params: Params) -> dict:
     print(
         f"CRNN: {inference.count_params():,} parameters, {len(charset)} characters + blank, backend {keras.backend.backend()}"
     )
-    init = None
-    if p.init != "scratch":
-        init = warm_start(train_model, charset, Path(p.init))
-        init["sha256"] = hashlib.sha256(Path(p.init).read_bytes()).hexdigest()
-        print(
-            f"warm start from {p.init}: {init['layers_copied']} layers; characters kept {init['characters_kept']}, "
-            f"added {init['characters_added']}, dropped {init['characters_dropped']}"
-        )
+    init = start_weights(params, train_model, charset)
 
     height = params.model.height
     batches = LineBatches(
@@ -209,11 +229,12 @@ def _train(params: Params) -> dict:
     reader = Reader(inference, charset, height)
     validation = Validation(reader, val_lines)
     to_beat = -1.0
-    if init is not None:
+    if init["init"] != "scratch":
         before = validation.measure()
         print(f"before any step: val seq_acc {before['seq_acc']:.4f} char_acc {before['char_acc']:.4f}")
-        if p.model_path.resolve() == Path(p.init).resolve():  # training a model further in place:
-            to_beat = before["char_acc"]  # it is only replaced by a better one
+        in_place = init["version"] is None and p.model_path.resolve() == Path(init["init"]).resolve()
+        if in_place:  # a model trained further where it lies is only replaced by a better one
+            to_beat = before["char_acc"]
     keep_best = KeepBest(inference, p.model_path, backup / "best.json", to_beat)
     callbacks = [
         FollowEpoch(batches),
@@ -232,6 +253,7 @@ def _train(params: Params) -> dict:
     # Keras' progress bar on a terminal only; elsewhere (logs, Prefect) EpochLine's lines alone.
     history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 0)
     epochs_run = len(history.history.get("loss", []))
+    write_json(init_record(p.model_path), init)
     return {
         "model": str(p.model_path),
         "resumed": resuming,
@@ -239,5 +261,5 @@ def _train(params: Params) -> dict:
         "lines_seen": epochs_run * p.steps_per_epoch * p.batch_size,
         "minutes": round((time.monotonic() - started) / 60, 2),
         "best_val_char_acc": round(keep_best.best, 4),
-        "init": init or "scratch",
+        "init": init,
     }

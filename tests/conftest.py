@@ -21,6 +21,7 @@ TINY_MODEL = {
     ],
     "lstm_units": 16,
     "lstm_layers": 2,
+    "head_units": 0,
     "dropout": 0.0,
 }
 # A pipeline that runs end to end in well under a minute on 2 cores.
@@ -30,6 +31,9 @@ TINY_PIPELINE = {
     "model": TINY_MODEL,
     "train": {
         "backend": "torch",
+        "init": "scratch",  # the tiny model has the base model's layers at other sizes
+        "learning_rate": 0.003,  # a from-scratch rate: params.yaml's is for fine-tuning
+        "warmup_steps": 100,
         "batch_size": 8,
         "epochs": 2,
         "steps_per_epoch": 3,
@@ -70,6 +74,10 @@ def run(*args, cwd, check=True, env=None) -> subprocess.CompletedProcess:
     return result
 
 
+# dvc.yaml's train stage depends on the shipped base model (the main job's train.init).
+BASE_MODEL = ("models/base/crnn-base.keras", "models/base/crnn-base.charset.json")
+
+
 def make_project(directory: Path, **sections) -> Path:
     """A checkout of the project in directory (code, fonts, dvc.yaml, prefect.yaml) with a
     params.yaml of TINY_PIPELINE and sections merged over it: a git repository with DVC
@@ -77,7 +85,8 @@ def make_project(directory: Path, **sections) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("core", "synth", "training", "stages", "flows", "fonts", "data/external", "data/own"):
         shutil.copytree(ROOT / name, directory / name, ignore=ignore)
-    for name in ("dvc.yaml", "prefect.yaml", ".dvcignore", "ocrpipe.py"):
+    for name in ("dvc.yaml", "prefect.yaml", ".dvcignore", "ocrpipe.py", *BASE_MODEL):
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, directory / name)
     merged = {k: {**v, **sections.get(k, {})} if isinstance(v, dict) else v for k, v in TINY_PIPELINE.items()}
     params = write_params(directory, **{**sections, **merged})

@@ -120,6 +120,19 @@ def test_the_metrics_code_is_trains_and_evaluates_and_the_model_code_trains_alon
     assert {stage for stage, code in using.items() if params in code} == set(using)
 
 
+def test_train_depends_on_the_model_files_it_starts_from():
+    """train.init names model files in params.yaml; dvc.yaml cannot read that, so it names the
+    files themselves (and their charsets): the two must agree, or a new base model would not
+    retrain. (A registry version there is pinned by models/crnn.init.json instead.)"""
+    init = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["train"].get("init", "scratch")
+    files = [entry for entry in ([init] if isinstance(init, str) else init) if entry.endswith(".keras")]
+    deps = set(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]["train"]["deps"])
+    for model in files:
+        charset = str(Path(model).with_name(Path(model).stem + ".charset.json"))
+        assert {model, charset} <= deps, f"dvc.yaml train: add {model} and {charset}"
+    assert files, "params.yaml fine-tunes the base model (the test above would pass vacuously otherwise)"
+
+
 def test_imports_go_down_the_rooms():
     wrong = []
     for path in project_modules():

@@ -4,7 +4,9 @@ One tiny project for the module; the tests run in order, each taking the project
 state the previous one left (as a user would: repro, edit params, repro, register...).
 """
 
+import hashlib
 import json
+import sys
 
 import pytest
 import yaml
@@ -176,3 +178,34 @@ def test_versions_compare_through_ocrpipe_and_dvc(project):
 
     unknown = run("ocrpipe", "models", "compare", "v9.9.9", "prod", cwd=project, check=False)
     assert unknown.returncode == 2 and "v9.9.9: no such version" in unknown.stderr
+
+
+def init_moved(project) -> str:
+    """What the pipeline would say of train.init (flows/checkout.py), asked in a process of its own."""
+    code = "from pathlib import Path; from core.params import load_params; from flows.checkout import init_moved; "
+    code += "print(init_moved(Path.cwd(), load_params('params.yaml')))"
+    return run(sys.executable, "-c", code, cwd=project).stdout.strip()
+
+
+def test_training_starts_from_prod_and_the_pipeline_sees_prod_move(project, tmp_path):
+    edit_params(project, "train", init=["prod", "scratch"], epochs=2)
+    output = run("dvc", "repro", cwd=project).stdout
+    assert stages_run(output)[:1] == ["train"]
+    record = json.loads((project / "models/crnn.init.json").read_text(encoding="utf-8"))
+    prod = run("git", "rev-list", "-n1", "crnn@v0.2.0", cwd=project).stdout.strip()
+    assert (record["init"], record["version"], record["commit"]) == ("prod", "v0.2.0", prod)
+    run("dvc", "get", ".", "models/crnn.keras", "--rev", "crnn@v0.2.0", "-o", tmp_path / "v0.2.0.keras", cwd=project)
+    assert record["sha256"] == hashlib.sha256((tmp_path / "v0.2.0.keras").read_bytes()).hexdigest()
+    assert init_moved(project) == ""
+
+    # prod moves: dvc repro keeps what dvc.lock and the record pin; the pipeline trains on.
+    run("gto", "assign", "crnn", "crnn@v0.3.0", "--stage", "prod", cwd=project)
+    assert init_moved(project) == "train.init now resolves to prod = crnn@v0.3.0; the model started from crnn@v0.2.0"
+    assert stages_run(run("dvc", "repro", cwd=project).stdout) == []
+
+    edit_params(project, "train", init=["crnn@v9.9.9", "models/none.keras"])
+    failed = run("dvc", "repro", "train", cwd=project, check=False)
+    said = failed.stderr + failed.stdout
+    assert failed.returncode != 0 and "train.init: nothing to start from: crnn@v9.9.9 (not in the registry of" in said
+    assert "models/none.keras (no such file)" in said
+    edit_params(project, "train", init="scratch")

@@ -28,6 +28,9 @@ def tiny(tmp_path_factory):
         model=TINY_MODEL,
         train={
             "backend": "torch",
+            "init": "scratch",
+            "learning_rate": 0.003,  # from scratch: params.yaml's rate is for fine-tuning
+            "warmup_steps": 100,
             "model_path": "models/crnn.keras",
             "live_dir": "dvclive",
             "batch_size": 8,
@@ -259,6 +262,30 @@ def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
     assert f"warning: {tmp_path / 'page.png'}: page-sized (400x3000 px)" in result.stderr
     # Our lines only: no TensorFlow or absl start-up notices.
     assert all(line.startswith(("error: ", "warning: ")) for line in result.stderr.splitlines()), result.stderr
+
+
+def test_lines_are_cropped_to_their_text_rows_whatever_the_polarity_and_noise():
+    from training.data import MARGIN_OF_TEXT_HEIGHT, crop_to_text, to_model_input
+
+    rng = np.random.default_rng(0)
+    line = np.full((60, 300), 235, np.uint8)  # text 20 rows high, 20 rows of margin each side
+    line[20:40, 20:280:6] = 20
+    margin = round(20 * MARGIN_OF_TEXT_HEIGHT)
+    expected = line[20 - margin : 40 + margin]
+    assert np.array_equal(crop_to_text(line), expected)
+    assert np.array_equal(crop_to_text(255 - line), 255 - expected)  # light on dark
+    noisy = np.clip(line + rng.normal(0, 6, line.shape), 0, 255).astype(np.uint8)
+    assert crop_to_text(noisy).shape == expected.shape
+    # Already tight (as the renderer draws), blank, or too small to hold text: as it is.
+    assert np.array_equal(crop_to_text(expected), expected)
+    rule = np.full((60, 300), 235, np.uint8)  # a table rule is not a line of text
+    rule[30:32] = 20
+    assert np.array_equal(crop_to_text(rule), rule)
+    blank = np.full((50, 80), 128, np.uint8)
+    assert np.array_equal(crop_to_text(blank), blank)
+    assert crop_to_text(np.zeros((1, 1), np.uint8)).shape == (1, 1)
+    # The model sees the text at its height, not the margins: 32 rows, 15x wider than high.
+    assert to_model_input(line, 32).shape == (32, round(300 * 32 / len(expected)))
 
 
 def test_the_full_profile_is_the_papers_crnn():

@@ -1,0 +1,130 @@
+"""Reading the model registry: GTO tags in git name versions (`crnn@v0.3.0`) and stages
+(`prod`); DVC holds each version's model. Registering is stages/register.py; reading is
+shared with training, which may start from a registered version (train.init)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import InputError
+from core.paths import EXTERNAL_METRICS, METRICS, charset_path
+
+ARTIFACT = "crnn"  # the name under `artifacts:` in dvc.yaml and in the tags
+PROD = "prod"
+
+
+class RegistryError(InputError):
+    """The registry cannot act on this workspace (not reproduced, unknown version, no git)."""
+
+
+def try_git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+
+
+def git(root: Path, *args: str) -> str:
+    result = try_git(root, *args)
+    if result.returncode:
+        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip() or result.stdout.strip()}")
+    return result.stdout.strip()
+
+
+def read_at(root: Path, commit: str, path: Path | str) -> str | None:
+    """A file as committed at `commit` (None where that commit lacks it)."""
+    result = try_git(root, "show", f"{commit}:{path}")
+    return result.stdout if result.returncode == 0 else None
+
+
+def metrics_at(root: Path, commit: str, path: Path = METRICS) -> dict | None:
+    import json
+
+    text = read_at(root, commit, path)
+    return json.loads(text) if text else None
+
+
+def gto_versions(root: Path) -> list[dict]:
+    import gto.api
+    from gto.exceptions import ArtifactNotFound, NoRepo
+
+    try:
+        return gto.api.show(str(root), ARTIFACT)
+    except (ArtifactNotFound, NoRepo):  # nothing registered yet, or not a git repository
+        return []
+
+
+def stages_of(version: dict) -> list[str]:
+    return sorted({stage["stage"] for stage in version["stages"]})
+
+
+def versions(root: Path) -> list[dict]:
+    """Registered versions, newest first: version, stages, commit, created_at, metrics."""
+    rows = []
+    for v in gto_versions(Path(root)):
+        rows.append(
+            {
+                "version": v["version"],
+                "stages": stages_of(v),
+                "commit": v["commit_hexsha"],
+                "created_at": str(v["created_at"]),
+                "metrics": metrics_at(Path(root), v["commit_hexsha"]),
+                "external": metrics_at(Path(root), v["commit_hexsha"], EXTERNAL_METRICS),
+            }
+        )
+    return rows
+
+
+def resolve(root: Path, name: str) -> dict:
+    """A version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`)."""
+    wanted = name.split("@", 1)[-1]
+    for row in versions(root):
+        if wanted == row["version"] or wanted in row["stages"]:
+            return row
+    raise RegistryError(f"{name}: no such version or stage of {ARTIFACT} (see `ocrpipe models`)")
+
+
+def fetch_model(root: Path, commit: str, model: Path, target: Path) -> Path:
+    """The model file of `commit` and its charset, through DVC (cache, else remote), written at target."""
+    import dvc.api
+
+    for source, out in ((model, target), (charset_path(model), charset_path(target))):
+        with dvc.api.open(str(source), repo=str(root), rev=commit, mode="rb") as file:
+            out.write_bytes(file.read())
+    return target
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where training starts, as train.init resolves today: a model file, or a registered
+    version (the model file of its commit, fetched through DVC). None stands for scratch."""
+
+    named: str  # the train.init entry that resolved
+    path: Path | None = None  # a model file
+    version: str | None = None  # a registered version
+    commit: str | None = None
+
+
+def resolve_start(entries: list[str], root: Path) -> Start | None:
+    """The first train.init entry that exists: a file, or a version or stage of the registry
+    in the git repository at root. None for `scratch`; an error naming every entry tried."""
+    missing = []
+    for entry in entries:
+        if entry == "scratch":
+            return None
+        if entry.endswith(".keras"):
+            if Path(entry).is_file():
+                return Start(entry, path=Path(entry))
+            missing.append(f"{entry} (no such file)")
+            continue
+        try:
+            row = resolve(root, entry)
+        except RegistryError:
+            missing.append(f"{entry} (not in the registry of {root})")
+            continue
+        return Start(entry, version=row["version"], commit=row["commit"])
+    raise RegistryError(f"train.init: nothing to start from: {'; '.join(missing)}")
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
