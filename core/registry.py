@@ -5,6 +5,7 @@ shared with training, which may start from a registered version (train.init)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +39,6 @@ def read_at(root: Path, commit: str, path: Path | str) -> str | None:
 
 
 def metrics_at(root: Path, commit: str, path: Path = METRICS) -> dict | None:
-    import json
-
     text = read_at(root, commit, path)
     return json.loads(text) if text else None
 
@@ -58,30 +57,36 @@ def stages_of(version: dict) -> list[str]:
     return sorted({stage["stage"] for stage in version["stages"]})
 
 
+def row_of(root: Path, version: dict) -> dict:
+    """One registered version as `ocrpipe models` shows it: version, stages, commit, created_at, metrics."""
+    commit = version["commit_hexsha"]
+    return {
+        "version": version["version"],
+        "stages": stages_of(version),
+        "commit": commit,
+        "created_at": str(version["created_at"]),
+        "metrics": metrics_at(root, commit),
+        "external": metrics_at(root, commit, EXTERNAL_METRICS),
+    }
+
+
 def versions(root: Path) -> list[dict]:
-    """Registered versions, newest first: version, stages, commit, created_at, metrics."""
-    rows = []
-    for v in gto_versions(Path(root)):
-        rows.append(
-            {
-                "version": v["version"],
-                "stages": stages_of(v),
-                "commit": v["commit_hexsha"],
-                "created_at": str(v["created_at"]),
-                "metrics": metrics_at(Path(root), v["commit_hexsha"]),
-                "external": metrics_at(Path(root), v["commit_hexsha"], EXTERNAL_METRICS),
-            }
-        )
-    return rows
+    """Registered versions, newest first, with their metrics."""
+    return [row_of(Path(root), v) for v in gto_versions(Path(root))]
+
+
+def find(root: Path, name: str) -> dict:
+    """GTO's record of a version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`); no metrics read."""
+    wanted = name.split("@", 1)[-1]
+    for version in gto_versions(Path(root)):
+        if wanted == version["version"] or wanted in stages_of(version):
+            return version
+    raise RegistryError(f"{name}: no such version or stage of {ARTIFACT} (see `ocrpipe models`)")
 
 
 def resolve(root: Path, name: str) -> dict:
-    """A version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`)."""
-    wanted = name.split("@", 1)[-1]
-    for row in versions(root):
-        if wanted == row["version"] or wanted in row["stages"]:
-            return row
-    raise RegistryError(f"{name}: no such version or stage of {ARTIFACT} (see `ocrpipe models`)")
+    """A version by `v1.2.0`, `crnn@v1.2.0` or stage (`prod`), with its metrics."""
+    return row_of(Path(root), find(root, name))
 
 
 def fetch_model(root: Path, commit: str, model: Path, target: Path) -> Path:
@@ -118,11 +123,11 @@ def resolve_start(entries: list[str], root: Path) -> Start | None:
             missing.append(f"{entry} (no such file)")
             continue
         try:
-            row = resolve(root, entry)
+            version = find(root, entry)
         except RegistryError:
             missing.append(f"{entry} (not in the registry of {root})")
             continue
-        return Start(entry, version=row["version"], commit=row["commit"])
+        return Start(entry, version=version["version"], commit=version["commit_hexsha"])
     raise RegistryError(f"train.init: nothing to start from: {'; '.join(missing)}")
 
 

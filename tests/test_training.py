@@ -284,7 +284,7 @@ def test_lines_are_cropped_to_their_text_rows_whatever_the_polarity_and_noise():
     blank = np.full((50, 80), 128, np.uint8)
     assert np.array_equal(crop_to_text(blank), blank)
     assert crop_to_text(np.zeros((1, 1), np.uint8)).shape == (1, 1)
-    # The model sees the text at its height, not the margins: 32 rows, 15x wider than high.
+    # The model sees the text at its height, not the margins: the cropped band scaled to 32 rows.
     assert to_model_input(line, 32).shape == (32, round(300 * 32 / len(expected)))
 
 
