@@ -1,5 +1,6 @@
 """Prefect flows: orchestration only. The work lives in synth/ and training/ (the same
-functions the `ocrpipe` commands in dvc.yaml call); DVC's bookkeeping lives in flows/checkout.py.
+functions the `ocrpipe` commands in dvc.yaml call); DVC's bookkeeping lives in flows/checkout.py,
+and training in a worker's own checkout (another machine) in flows/handoff.py.
 
     render    one split's missing shards, a task per shard (processes here, Dask/Ray at scale)
     train     the CRNN, in its own process (or on the `gpu` work pool through a deployment)

@@ -19,6 +19,7 @@ from core.paths import METRICS, VERDICT
 from flows.artifacts import publish
 from flows.checkout import init_moved, push, record, why_stale
 from flows.evaluate import evaluate
+from flows.handoff import adopt, order
 from flows.render import render_split
 from flows.train import train
 from stages.gate import run_gate
@@ -63,12 +64,17 @@ def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = 
         if stale(root, "train", logger, init_moved(root, params)):
             if train_deployment:
                 logger.info(f"train: sent to deployment {train_deployment}")
-                run = run_deployment(train_deployment, parameters={"part_of_pipeline": True}, timeout=None)
+                run = run_deployment(train_deployment, parameters={"order": order(root)}, timeout=None)
                 if not run.state.is_completed():
                     raise RuntimeError(f"training deployment {train_deployment}: {run.state.name}: {run.state.message}")
+                handed = run.state.result()["record"]
+                if handed:  # trained in a checkout of its own
+                    logger.info(adopt(root, handed))
+                else:
+                    record(root, "train")
             else:
                 train(str(root), part_of_pipeline=True)
-            record(root, "train")
+                record(root, "train")
         if stale(root, "evaluate", logger):
             evaluate(str(root))
         if stale(root, "gate", logger):

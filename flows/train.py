@@ -12,6 +12,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from core.locks import hold_checkout
 from core.params import load_params
 from flows.checkout import enter, record
+from flows.handoff import elsewhere, follow, record_of
 
 
 def run_name() -> str:
@@ -29,15 +30,26 @@ def train_model(root: Path) -> dict:
     return train(params)
 
 
-@flow(name="train", flow_run_name=run_name, task_runner=ProcessPoolTaskRunner(max_workers=1))
-def train(repo: str = ".", part_of_pipeline: bool = False) -> dict:
+@flow(name="train", flow_run_name=run_name, task_runner=ProcessPoolTaskRunner(max_workers=1), persist_result=True)
+def train(repo: str = ".", part_of_pipeline: bool = False, order: dict | None = None) -> dict:
     """Train on the train split, then record stage `train` in dvc.lock.
 
     part_of_pipeline: sent by a pipeline run that holds the checkout and records the stage
-    itself (this run may be on another worker); otherwise this run holds the checkout.
+    itself; otherwise this run holds the checkout. order: where the pipeline's checkout stands
+    (flows/handoff.py); where this run's checkout is another one, it is brought there first,
+    and the stage's record goes back in the result ({"summary", "record"}; record None when
+    the checkout is the pipeline's own).
     """
     root, logger = Path(repo).resolve(), get_run_logger()
-    if part_of_pipeline:
+    handed = None
+    if order and elsewhere(root, order):
+        with hold_checkout(root, f"train flow run {flow_run.name}", say=logger.info):
+            logger.info(f"train: in a checkout of its own, for the pipeline's at {order['host']}:{order['path']}")
+            logger.info(follow(root, order))
+            summary = train_model.submit(root).result()
+            handed = record_of(root, "train")
+        logger.info(f"train: recorded in {root / 'dvc.lock'}; the model pushed to the DVC remote")
+    elif part_of_pipeline or order:
         summary = train_model.submit(root).result()
     else:
         with hold_checkout(root, f"train flow run {flow_run.name}", say=logger.info):
@@ -47,4 +59,4 @@ def train(repo: str = ".", part_of_pipeline: bool = False) -> dict:
         f"train: {summary['epochs_run']} epochs, {summary['lines_seen']:,} lines in {summary['minutes']} min; "
         f"best val char_acc {summary['best_val_char_acc']}; model {summary['model']}"
     )
-    return summary
+    return {"summary": summary, "record": handed}

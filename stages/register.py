@@ -56,11 +56,16 @@ def assert_reproduced(root: Path) -> None:
         raise RegistryError(f"dvc.lock does not match the workspace ({', '.join(changed)}): run `dvc repro` first")
 
 
+def uncommitted_code(root: Path) -> list[str]:
+    """Tracked files changed since HEAD, besides what register commits itself (RECORDED)."""
+    changed = git(root, "diff", "--name-only", "HEAD").splitlines()
+    return [path for path in changed if not any(path == r or path.startswith(r + "/") for r in RECORDED)]
+
+
 def assert_code_committed(root: Path) -> None:
     """A version must be reproducible from its commit: no uncommitted change to tracked files
     besides what register commits itself."""
-    changed = git(root, "diff", "--name-only", "HEAD").splitlines()
-    others = [path for path in changed if not any(path == r or path.startswith(r + "/") for r in RECORDED)]
+    others = uncommitted_code(root)
     if others:
         raise RegistryError(
             f"uncommitted changes in {', '.join(others)}: commit them first, so the version is reproducible"

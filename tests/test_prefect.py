@@ -1,6 +1,7 @@
 """The deployed pipeline, end to end: a Prefect server on loopback, `prefect deploy` from
-prefect.yaml, a process worker for the `cpu` pool and one for the `gpu` pool (on the CPU
-here), a tiny project checkout with DVC and git. The nightly deployment is triggered by hand."""
+prefect.yaml, a process worker for the `cpu` pool in the project's checkout and one for the
+`gpu` pool (on the CPU here) in a clone of its own, as on another machine: the two share a
+git origin and a DVC remote, nothing else. The nightly deployment is triggered by hand."""
 
 import json
 import re
@@ -10,6 +11,7 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 from conftest import make_project, run, tool_env
 
 
@@ -43,9 +45,14 @@ def wait_healthy(url: str, server: subprocess.Popen, log, seconds: int = 180) ->
 
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory):
-    """A Prefect server on loopback with the two work pools and a process worker on each."""
+    """A Prefect server on loopback with the two work pools and a process worker on each:
+    the `cpu` one in the project's checkout, the `gpu` one in a clone of the same origin."""
     home = tmp_path_factory.mktemp("prefect")
     project = make_project(tmp_path_factory.mktemp("deployed") / "project")
+    origin, elsewhere = project.parent / "origin.git", project.parent / "gpu-machine" / "project"
+    run("git", "clone", "--quiet", "--bare", project, origin, cwd=project.parent)
+    run("git", "remote", "add", "origin", origin, cwd=project)
+    run("git", "clone", "--quiet", origin, elsewhere, cwd=project.parent)  # DVC's remote comes with .dvc/config
     url = f"http://127.0.0.1:{free_port()}/api"
     base = {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"}
     client_env = tool_env(**base, PREFECT_API_URL=url, OCRPIPE_REPO=str(project), PREFECT_WORKER_QUERY_SECONDS="2")
@@ -53,10 +60,10 @@ def prefect(tmp_path_factory):
     server_env.pop("PREFECT_API_URL", None)
     processes, logs = [], {}
 
-    def start(name, *args, env):
+    def start(name, *args, env, cwd=project):
         logs[name] = home / f"{name}.log"
         process = subprocess.Popen(
-            args, cwd=project, env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=cwd, env=env, stdout=logs[name].open("w"), stderr=subprocess.STDOUT, start_new_session=True
         )
         processes.append(process)
         return process
@@ -70,10 +77,10 @@ def prefect(tmp_path_factory):
         # Deployed without OCRPIPE_REPO: each worker's own value is used when a run starts.
         deploy_env = {k: v for k, v in client_env.items() if k != "OCRPIPE_REPO"}
         run("prefect", "--no-prompt", "deploy", "--all", cwd=project, env=deploy_env)
-        for pool in ("cpu", "gpu"):
+        for pool, checkout in (("cpu", project), ("gpu", elsewhere)):
             start(f"worker-{pool}", "prefect", "worker", "start", "--pool", pool, "--type", "process",
-                  env=client_env)  # fmt: skip
-        yield {"project": project, "url": url, "env": client_env, "logs": logs}
+                  env={**client_env, "OCRPIPE_REPO": str(checkout)}, cwd=checkout)  # fmt: skip
+        yield {"project": project, "elsewhere": elsewhere, "url": url, "env": client_env, "logs": logs}
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -117,6 +124,21 @@ def test_the_nightly_pipeline_runs_with_training_on_the_gpu_pool(prefect):
     assert "Data and pipelines are up to date" in run("dvc", "status", cwd=project).stdout
     assert (project.parent / "project-remote").is_dir()  # the shards and the model went to the remote
 
+    # The gpu worker trained in its own checkout on the shards it pulled (train and val only),
+    # recorded the stage there too, and the pipeline's model is the one it trained.
+    elsewhere = prefect["elsewhere"]
+    assert sorted(p.name for p in (elsewhere / "data/shards").iterdir() if p.is_dir()) == ["train", "val"]
+    assert "Data and pipelines are up to date" in run("dvc", "status", "train", cwd=elsewhere).stdout
+    lock_there = yaml.safe_load((elsewhere / "dvc.lock").read_text(encoding="utf-8"))["stages"]["train"]
+    lock_here = yaml.safe_load((project / "dvc.lock").read_text(encoding="utf-8"))["stages"]["train"]
+    assert lock_there == lock_here
+    model = "models/crnn.keras"
+    assert (elsewhere / model).read_bytes() == (project / model).read_bytes()
+    # The registered version can be fetched anywhere through git and the DVC remote.
+    fetched = project.parent / "fetched.keras"
+    run("dvc", "artifacts", "get", project, "crnn", "--stage", "prod", "-o", fetched, cwd=project.parent)
+    assert fetched.read_bytes() == (project / model).read_bytes()
+
     # Runs are named by what they do, and the pipeline tells its story in its logs.
     url = prefect["url"]
     assert re.fullmatch(r"pipeline-\d{4}-\d{2}-\d{2}-\d{4}", by_flow["pipeline"][0]["name"])
@@ -125,10 +147,13 @@ def test_the_nightly_pipeline_runs_with_training_on_the_gpu_pool(prefect):
     assert re.fullmatch(r"evaluate-[0-9a-f]{8}", by_flow["evaluate"][0]["name"])
     story = messages(url, by_flow["pipeline"][0])
     for line in ("render@train: stale (", "train: stale (changed", "train: sent to deployment train/gpu",
-                 "gate: passed", "registered: crnn@v0.1.0 [prod]", "pushed "):  # fmt: skip
+                 "train: the worker's record written to dvc.lock", "gate: passed", "registered: crnn@v0.1.0 [prod]",
+                 "pushed "):  # fmt: skip
         assert line in story, f"{line!r} not in the pipeline's logs:\n{story}"
+    trained = messages(url, by_flow["train"][0])
+    assert f"train: in a checkout of its own, for the pipeline's at {socket.gethostname()}:{project}" in trained
     assert re.search(r"^epoch 2/2: loss [\d.]+, val seq_acc [\d.]+ char_acc [\d.]+.*, lr [\d.e+-]+, [\d.]+ min$",
-                     messages(url, by_flow["train"][0]), re.MULTILINE)  # fmt: skip
+                     trained, re.MULTILINE)  # fmt: skip
     assert "evaluate, outside set: n=520 seq_acc" in messages(url, by_flow["evaluate"][0])
 
     artifacts = {a["key"]: a for a in api(url, "artifacts/filter")}
