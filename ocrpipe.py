@@ -216,6 +216,12 @@ def pipeline(
     dask: Annotated[
         str | None, typer.Option(help="render on this Dask scheduler (tcp://HOST:8786, or local); default: params")
     ] = None,
+    new_lines: Annotated[
+        bool, typer.Option(help="advance shards.rounds.train first: train on lines not seen before (as nightly)")
+    ] = False,
+    push_to_origin: Annotated[
+        bool, typer.Option(help="push the branch and the registry's tags to git's origin at the end (as nightly)")
+    ] = False,
 ):
     """The whole pipeline through Prefect: render, train, evaluate, gate, register (only stale stages run)."""
     from flows.pipeline import pipeline as run_pipeline
@@ -228,7 +234,10 @@ def pipeline(
         raise typer.BadParameter(str(error), param_hint="--dask") from None
     # Taken before the Prefect server starts, so a busy checkout is one line at once; the flow holds it again.
     with hold_checkout(Path.cwd(), "ocrpipe pipeline", wait=wait), prefect_api():
-        result = run_pipeline(repo=str(Path.cwd()), train_deployment=train_deployment, dask=dask)
+        result = run_pipeline(
+            repo=str(Path.cwd()), train_deployment=train_deployment, dask=dask, new_lines=new_lines,
+            push_to_origin=push_to_origin,
+        )  # fmt: skip
     typer.echo(describe_registration(result))
 
 

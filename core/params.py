@@ -180,10 +180,21 @@ class Splits(Strict):
     test: int = Field(1, ge=0)
 
 
+class Rounds(Strict):
+    """Which seeds each split draws its lines from: round 0 as ever, each later round lines of
+    its own. The nightly pipeline advances train's, so each night's model learns from lines it
+    has not seen while val and test stay put; advancing test's draws a new test split."""
+
+    train: int = Field(0, ge=0)
+    val: int = Field(0, ge=0)
+    test: int = Field(0, ge=0)
+
+
 class Shards(Strict):
     out_dir: Path = Path("data/shards")
     images_per_shard: int = Field(1000, ge=1)
     splits: Splits = Splits()
+    rounds: Rounds = Rounds()
     # Processes rendering shards in parallel; 0 means one per core.
     jobs: int = Field(0, ge=0)
     # Where the Prefect render flow runs its tasks: null, a process pool of `jobs`; "local", a

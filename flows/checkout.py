@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
+import yaml
+
 from core.backend import use_backend
+from core.errors import InputError
+from core.files import AtomicFile
 from core.locks import dvc_repo
 from core.params import Params, load_params
 from core.paths import init_record
-from core.registry import RegistryError, resolve_start
+from core.registry import RegistryError, resolve_start, try_git
 
 
 def enter(root: Path, backend_field: str | None = None) -> Params:
@@ -26,6 +31,35 @@ def enter(root: Path, backend_field: str | None = None) -> Params:
         section, _ = backend_field.split(".")
         use_backend(getattr(params, section).backend, backend_field)
     return params
+
+
+# shards.rounds.train's number, in flow style (`  rounds: {train: 3, val: 0, test: 0}  # ...`) or
+# block style (`  rounds:` then `    train: 3`), and the shards section's first line
+ROUNDS_TRAIN = re.compile(
+    r"^(  rounds:[ \t]*\{[^}\n]*\btrain:[ \t]*|  rounds:[ \t]*(?:#.*)?\n(?:    .*\n)*?    train:[ \t]*)(\d+)",
+    re.MULTILINE,
+)
+SHARDS_LINE = re.compile(r"^shards:.*\n", re.MULTILINE)
+
+
+def next_training_round(root: Path) -> str:
+    """Advance shards.rounds.train in params.yaml, so the train split is drawn anew and training
+    learns from lines the model has not seen (val and test stay). An edit of that one number:
+    the file keeps its comments and layout."""
+    path = root / "params.yaml"
+    before = load_params(path).shards.rounds.train
+    text = path.read_text(encoding="utf-8")
+    edited, found = ROUNDS_TRAIN.subn(lambda match: f"{match[1]}{before + 1}", text)
+    if not found and "rounds" not in (yaml.safe_load(text).get("shards") or {}):  # none yet: round 0, as ever
+        edited = SHARDS_LINE.sub(lambda match: f"{match[0]}  rounds: {{train: 1}}\n", text, count=1)
+    rounds = ((yaml.safe_load(edited) or {}).get("shards") or {}).get("rounds") or {}
+    if rounds.get("train") != before + 1:
+        raise InputError(
+            f"{path}: shards.rounds: write it as `rounds: {{train: {before}, val: 0, test: 0}}` under shards"
+        )
+    with AtomicFile(path) as file:
+        file.write(edited.encode("utf-8"))
+    return f"shards.rounds.train: {before} -> {before + 1} (new training lines)"
 
 
 def why_stale(root: Path, stage: str) -> str:
@@ -83,3 +117,16 @@ def push(root: Path) -> str:
             return "no DVC remote configured: nothing pushed"
         pushed = repo.push()
     return f"pushed {pushed} file(s) to DVC remote {remote!r}" if pushed else f"DVC remote {remote!r} is up to date"
+
+
+def push_git(root: Path) -> str:
+    """Push the checkout's branch and the registry's tags (GTO's registry is git tags) to git's
+    origin: where people see the versions, and where a training worker in a checkout of its
+    own fetches the pipeline's commits (flows/handoff.py). A refused push is said, not raised:
+    the version stands in this checkout either way."""
+    if try_git(root, "remote", "get-url", "origin").returncode:
+        return "no git remote origin: the versions stay in this checkout"
+    pushed = try_git(root, "push", "--quiet", "--follow-tags", "origin", "HEAD")
+    if pushed.returncode:
+        return f"git push to origin refused ({pushed.stderr.strip()}): push by hand"
+    return "pushed the branch and the registry's tags to git origin"

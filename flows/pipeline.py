@@ -17,7 +17,7 @@ from core.locks import hold_checkout
 from core.params import load_params
 from core.paths import METRICS, VERDICT
 from flows.artifacts import publish
-from flows.checkout import init_moved, push, record, why_stale
+from flows.checkout import init_moved, next_training_round, push, push_git, record, why_stale
 from flows.evaluate import evaluate
 from flows.handoff import adopt, order
 from flows.render import render_split
@@ -44,7 +44,10 @@ def run_name() -> str:
 
 
 @flow(name="pipeline", flow_run_name=run_name)
-def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = False, dask: str | None = None) -> dict:
+def pipeline(
+    repo: str = ".", train_deployment: str | None = None, wait: bool = False, dask: str | None = None,
+    new_lines: bool = False, push_to_origin: bool = False,
+) -> dict:  # fmt: skip
     """render (per split) -> train -> evaluate -> gate -> register, running only stale stages.
 
     The run holds the checkout from the first status to the last push (`dvc repro`, another
@@ -52,10 +55,16 @@ def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = 
     train_deployment: a deployment ("train/gpu") to send training to, e.g. on the `gpu`
     work pool; by default training runs here as a subflow.
     dask: render on this Dask scheduler ("local": a LocalCluster) instead of params' shards.dask.
+    new_lines: first advance shards.rounds.train, so training (from prod, with the main job's
+    train.init) learns from new lines: what makes pipeline/nightly learn night after night.
+    push_to_origin: at the end, push the branch and the registry's tags to git's origin (nightly
+    does: a training worker in a checkout of its own fetches the pipeline's commits there).
     """
     root, logger = Path(repo).resolve(), get_run_logger()
     params = load_params(root / "params.yaml")  # a wrong value stops the run here, naming the field
     with hold_checkout(root, f"pipeline flow run {flow_run.name}", wait=wait, say=logger.info):
+        if new_lines:
+            logger.info(next_training_round(root))
         for split in type(params.shards.splits).model_fields:  # train, val, test: dvc.yaml's render@ stages
             if stale(root, f"render@{split}", logger):
                 render_split(str(root), split, dask)
@@ -85,6 +94,8 @@ def pipeline(repo: str = ".", train_deployment: str | None = None, wait: bool = 
         for line in describe_registration(result).splitlines():
             logger.info(line)
         logger.info(push(root))
+        if push_to_origin:
+            logger.info(push_git(root))
         publish(root, result)
     return result
 

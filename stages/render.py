@@ -1,8 +1,8 @@
 """The render stage: each split's shards, from params (`ocrpipe render --split S`, dvc.yaml's
 `render@S`, the Prefect render flow).
 
-A shard's seed depends only on the params' seed, the split and its number, so raising a
-split's shard count renders only the new shards, and the same params give byte-identical
+A shard's seed depends only on the params' seed, the split, its round (shards.rounds) and
+its number, so raising a split's shard count renders only the new shards, and the same params give byte-identical
 shards on any machine. A shard whose meta shows other params or another seed is rendered
 again; shards beyond the count are removed.
 """
@@ -26,10 +26,12 @@ from core.shards import Shard, ShardError, write_shard
 from synth.draw import Renderer, RenderError
 
 
-def shard_seed(seed: int, split: str, shard_index: int) -> int:
-    """The seed of one shard: differs per split (no test line shares a seed with training),
-    and does not depend on how many shards there are (raising the count keeps the old ones)."""
-    digest = hashlib.sha256(f"{seed}/{split}/{shard_index}".encode()).digest()
+def shard_seed(seed: int, split: str, shard_index: int, round_number: int = 0) -> int:
+    """The seed of one shard: differs per split (no test line shares a seed with training) and
+    per round (shards.rounds), and does not depend on how many shards there are (raising the
+    count keeps the old ones)."""
+    key = f"{seed}/{split}/{shard_index}" + (f"/round {round_number}" if round_number else "")
+    digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
@@ -79,9 +81,9 @@ def render_shard(
 def split_shards(params: Params, split: str) -> list[tuple[Path, int, int]]:
     """(path, seed, first id) of each shard the params ask for in a split."""
     directory = params.split_dir(split)
-    per_shard = params.shards.images_per_shard
+    per_shard, round_number = params.shards.images_per_shard, getattr(params.shards.rounds, split)
     return [
-        (directory / f"shard-{k:05d}.tar", shard_seed(params.seed, split, k), k * per_shard)
+        (directory / f"shard-{k:05d}.tar", shard_seed(params.seed, split, k, round_number), k * per_shard)
         for k in range(getattr(params.shards.splits, split))
     ]
 

@@ -12,7 +12,10 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import make_project, run, tool_env
+from conftest import ROOT, make_project, run, tool_env
+
+from core.params import load_params
+from flows.checkout import next_training_round
 
 
 def free_port() -> int:
@@ -167,15 +170,51 @@ def test_the_nightly_pipeline_runs_with_training_on_the_gpu_pool(prefect):
     assert "### Samples of the test split (shard-00000.tar)" in samples and "### Training curves" in samples
     assert samples.count("data:image/jpeg;base64,") == 4  # samples, curves, errors on both sets
 
-    # Nothing changed: a second run does no heavy work (no render, train or evaluate flow).
-    again = run("prefect", "deployment", "run", "pipeline/nightly", "--watch", "--watch-timeout", "600",
-                cwd=project, env=env, check=False)  # fmt: skip
-    assert again.returncode == 0, again.stdout + again.stderr
-    runs = api(url, "flow_runs/filter")
+    # The next night draws a new round of training lines (val and test stay) and trains on them.
+    nightly = ("prefect", "deployment", "run", "pipeline/nightly", "--watch", "--watch-timeout", "600")
+    second = run(*nightly, cwd=project, env=env, check=False)
+    assert second.returncode == 0, second.stdout + second.stderr
+    runs, story = latest_pipeline(url, flows)
+    assert "shards.rounds.train: 1 -> 2 (new training lines)" in story
+    assert "render@val: up to date, skipped" in story and "train: stale (changed deps" in story
     names = [flows.get(r["flow_id"]) for r in runs]
-    assert names.count("pipeline") == 2 and names.count("train") == 1 and names.count("render") == 3
-    second = max((r for r in runs if flows.get(r["flow_id"]) == "pipeline"), key=lambda r: r["expected_start_time"])
-    assert "train: up to date, skipped" in messages(url, second)
+    assert names.count("render") == 4 and names.count("train") == 2
+    assert yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))["shards"]["rounds"]["train"] == 2
+    assert "crnn@v0.2.0" in run("git", "tag", cwd=project).stdout.split()  # registered, promoted or not
+    # Each night's versions went to git's origin, where the gpu worker's checkout fetched the commit.
+    origin = project.parent / "origin.git"
+    assert run("git", "tag", cwd=origin).stdout.split() == run("git", "tag", cwd=project).stdout.split()
+    assert "pushed the branch and the registry's tags to git origin" in story
+
+    # Without new lines nothing changed: the run does no heavy work (no render, train or evaluate flow).
+    again = run(*nightly, "--param", "new_lines=false", cwd=project, env=env, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    runs, story = latest_pipeline(url, flows)
+    names = [flows.get(r["flow_id"]) for r in runs]
+    assert names.count("pipeline") == 3 and names.count("train") == 2 and names.count("render") == 4
+    assert "train: up to date, skipped" in story
+
+
+def latest_pipeline(url: str, flows: dict) -> tuple[list[dict], str]:
+    """Every flow run so far, and the logs of the latest pipeline run."""
+    runs = api(url, "flow_runs/filter")
+    latest = max((r for r in runs if flows.get(r["flow_id"]) == "pipeline"), key=lambda r: r["expected_start_time"])
+    return runs, messages(url, latest)
+
+
+def test_a_new_training_round_keeps_the_comments_of_params_yaml(tmp_path):
+    shipped = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    before = shipped.replace("manifest: fonts/manifest.yaml", f"manifest: {ROOT / 'fonts/manifest.yaml'}")
+    (tmp_path / "params.yaml").write_text(before, encoding="utf-8")
+    assert next_training_round(tmp_path) == "shards.rounds.train: 0 -> 1 (new training lines)"
+    after = (tmp_path / "params.yaml").read_text(encoding="utf-8")
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1 and "train: 1," in changed[0][1] and "#" in changed[0][1]
+
+    # params.yaml from before rounds existed: round 0, and the first advance writes the field
+    (tmp_path / "params.yaml").write_text(re.sub(r"\n  rounds:.*", "", before), encoding="utf-8")
+    assert next_training_round(tmp_path) == "shards.rounds.train: 0 -> 1 (new training lines)"
+    assert load_params(tmp_path / "params.yaml").shards.rounds.model_dump() == {"train": 1, "val": 0, "test": 0}
 
 
 def messages(url: str, flow_run: dict) -> str:

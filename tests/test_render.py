@@ -6,10 +6,10 @@ from conftest import ocrpipe, write_params
 from PIL import Image, ImageFont
 
 from core.charset import CJK_PUNCTUATION, PRINTABLE_ASCII, build_charset, gb2312_hanzi, read_charset
-from core.params import Charset, Params, ParamsError, load_params
+from core.params import Charset, Params, ParamsError, Rounds, load_params
 from core.paths import trdg_asset
 from core.shards import Shard, verify
-from stages.render import render_split, shard_seed
+from stages.render import plan_split, render_split, shard_seed
 from synth.corpus import CorpusError
 from synth.draw import Renderer
 from synth.trdg_compat import patch_trdg
@@ -62,7 +62,9 @@ def test_rare_hanzi_get_a_floor_under_their_frequency(tmp_path):
     """Frequency-weighted words alone leave most level-1 hanzi unseen; the uniform share reaches them."""
     seen = {}
     for share in (0.0, 0.5):
-        params = load_params(write_params(tmp_path, corpus={"mix": {"digits": 0, "en": 0, "zh": 1, "mixed": 0}, "zh_rare_share": share}))
+        params = load_params(
+            write_params(tmp_path, corpus={"mix": {"digits": 0, "en": 0, "zh": 1, "mixed": 0}, "zh_rare_share": share})
+        )
         corpus = Renderer(params).corpus
         rng = np.random.default_rng(5)
         seen[share] = {c for _ in range(1500) for c in corpus.sample(rng)[0] if "\u4e00" <= c <= "\u9fff"}
@@ -120,6 +122,28 @@ def test_render_split_uses_processes_keeps_current_shards_and_drops_extra_ones(t
         "shard-00000.tar",
         "shard-00001.tar",
     ]
+
+
+def test_a_new_training_round_draws_new_lines_and_leaves_val_and_test(tmp_path):
+    shards = {"out_dir": "shards", "images_per_shard": 10, "splits": {"train": 2, "val": 1, "test": 1}}
+    params = load_params(write_params(tmp_path, shards=shards))
+    assert params.shards.rounds.train == 0 and shard_seed(1, "train", 3, 0) == shard_seed(1, "train", 3)
+
+    def labels(split):
+        return [
+            row["label"] for path in sorted((tmp_path / "shards" / split).glob("*.tar")) for row in Shard(path).index
+        ]
+
+    for split in ("train", "val", "test"):
+        render_split(params, split, jobs=1)
+    before = {split: labels(split) for split in ("train", "val", "test")}
+    next_round = params.model_copy(update={"shards": params.shards.model_copy(update={"rounds": Rounds(train=1)})})
+    assert [path.name for path, _, _ in plan_split(next_round, "train")] == ["shard-00000.tar", "shard-00001.tar"]
+    assert plan_split(next_round, "val") == [] and plan_split(next_round, "test") == []
+    render_split(next_round, "train", jobs=1)
+    after = labels("train")
+    assert len(after) == 20 and len(set(after) & set(before["train"])) <= 2  # new lines (a short one may recur)
+    assert all(verify(path) == [] for path in (tmp_path / "shards" / "train").glob("*.tar"))
 
 
 def test_render_command_renders_splits(tmp_path):
@@ -217,6 +241,7 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
     for sample in samples:  # faint or not, text stays darker than light paper (lighter when inverted)
         grey = sample.image.mean(axis=2)
         assert (np.median(grey) > 110) != sample.style["inverted"], sample.style
+
     # Small text, resampled up, is softer than large text brought down to the same height.
     def sharpness(sample):
         return np.abs(np.diff(sample.image.mean(axis=2), axis=1)).mean()
