@@ -300,6 +300,34 @@ def test_the_full_profile_is_the_papers_crnn():
     assert 8.0e6 < model.count_params() - model.get_layer("logits").count_params() < 8.8e6
 
 
+def test_the_full_profile_trains_on_its_backend_and_reads_the_same_on_the_others(tiny, tmp_path):
+    """params-full.yaml's model and backend, two steps on the tiny shard on this CPU; the saved
+    model then reads a batch identically under every installed backend."""
+    full = yaml.safe_load((ROOT / "params-full.yaml").read_text(encoding="utf-8"))
+    params = params_beside(tiny, tmp_path, backend=full["train"]["backend"], model_path=str(tmp_path / "full.keras"),
+                           batch_size=2, epochs=1, steps_per_epoch=2, val_lines=4, augment=False)  # fmt: skip
+    config = yaml.safe_load(params.read_text(encoding="utf-8"))
+    params.write_text(yaml.safe_dump({**config, "model": full["model"]}, allow_unicode=True), encoding="utf-8")
+    result = ocrpipe("train", "--params", params, cwd=tmp_path)
+    assert f"backend {full['train']['backend']}" in result.stdout and "epoch 1/1" in result.stdout
+
+    batch = np.random.default_rng(1).random((2, 32, 64, 1), dtype=np.float32)
+    np.save(tmp_path / "batch.npy", batch)
+    outputs = {}
+    for backend in ("torch", "tensorflow"):
+        script = (
+            "import numpy as np, keras; "
+            f"m = keras.saving.load_model({str(tmp_path / 'full.keras')!r}, safe_mode=True); "
+            f"np.save({str(tmp_path / backend)!r}, keras.ops.convert_to_numpy(m(np.load({str(tmp_path / 'batch.npy')!r}))))"
+        )
+        subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, "KERAS_BACKEND": backend})
+        outputs[backend] = np.load(tmp_path / f"{backend}.npy")
+    assert outputs["torch"].shape == (2, 64 // 4, 3878)
+    assert np.allclose(outputs["torch"], outputs["tensorflow"], atol=1e-5), np.abs(
+        outputs["torch"] - outputs["tensorflow"]
+    ).max()
+
+
 def own_lines_from(tiny, directory, count=6):
     """A path<TAB>label file of real image files (extracted from the tiny test split)."""
     from core.shards import extract
@@ -358,7 +386,10 @@ def test_a_backend_that_is_not_installed_is_one_line_naming_the_field_and_the_pa
         cwd=directory, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == "error: params read.backend: Keras backend 'jax' is not installed here (pip install jax)"
+    assert (
+        result.stderr.strip()
+        == "error: params read.backend: Keras backend 'jax' is not installed here (pip install jax)"
+    )
 
 
 def test_every_shipped_params_file_names_an_installed_backend():
