@@ -229,12 +229,17 @@ def _train(params: Params) -> dict:
     reader = Reader(inference, charset, height)
     validation = Validation(reader, val_lines)
     to_beat = -1.0
+    write_charset(charset, charset_path(p.model_path), replace=True)
     if init["init"] != "scratch":
         before = validation.measure()
         print(f"before any step: val seq_acc {before['seq_acc']:.4f} char_acc {before['char_acc']:.4f}")
+        to_beat = before["char_acc"]
         in_place = init["version"] is None and p.model_path.resolve() == Path(init["init"]).resolve()
-        if in_place:  # a model trained further where it lies is only replaced by a better one
-            to_beat = before["char_acc"]
+        if not in_place and not resuming:
+            # Fine-tuning hands back a model no worse on validation than where it started:
+            # the start is the model until an epoch beats it (in place, it already is).
+            with atomic_path(p.model_path) as partial:
+                inference.save(partial)
     keep_best = KeepBest(inference, p.model_path, backup / "best.json", to_beat)
     callbacks = [
         FollowEpoch(batches),
@@ -248,11 +253,12 @@ def _train(params: Params) -> dict:
         LiveCurves(p.live_dir, resume=resuming),
         keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
     ]
-    write_charset(charset, charset_path(p.model_path), replace=True)
 
     # Keras' progress bar on a terminal only; elsewhere (logs, Prefect) EpochLine's lines alone.
     history = train_model.fit(batches, epochs=p.epochs, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 0)
     epochs_run = len(history.history.get("loss", []))
+    if keep_best.best == to_beat and init["init"] != "scratch":
+        print(f"no epoch beat the start (val char_acc {to_beat:.4f}): {p.model_path} is the model it started from")
     write_json(init_record(p.model_path), init)
     return {
         "model": str(p.model_path),
