@@ -105,3 +105,26 @@ def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_
     params.write_text(yaml.safe_dump(mismatched, allow_unicode=True), encoding="utf-8")
     result = ocrpipe("train", "--params", params, cwd=tmp_path, check=False)
     assert result.returncode == 2 and "'bilstm1'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_fine_tuning_never_hands_back_a_model_worse_on_validation_than_its_start(saved, tmp_path, small_shard):
+    path, _, greys = saved
+    for split in ("train", "val"):
+        (tmp_path / "shards" / split).mkdir(parents=True)
+        (tmp_path / "shards" / split / small_shard.name).symlink_to(small_shard)
+    params = write_params(
+        tmp_path,
+        model=MODEL.model_dump(),
+        shards={"out_dir": "shards"},
+        train={
+            "backend": "torch", "init": str(path), "learning_rate": 1e-12,  # an epoch that cannot read better
+            "model_path": "out/crnn.keras", "live_dir": "live", "batch_size": 8, "epochs": 1,
+            "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0,
+        },
+    )  # fmt: skip
+    result = ocrpipe("train", "--params", params, cwd=tmp_path)
+    start = float(result.stdout.split("before any step: val seq_acc ")[1].split("char_acc ")[1].split()[0])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["best_val_char_acc"] >= start
+    assert "no epoch beat the start" in result.stdout and "(best so far, saved)" not in result.stdout
+    assert Reader.load(tmp_path / "out" / "crnn.keras").read_arrays(greys) == Reader.load(path).read_arrays(greys)
