@@ -80,21 +80,27 @@ def test_a_layer_of_another_size_is_a_one_line_error_naming_it_and_both_shapes(s
     assert "16x64" in message and "24x96" in message  # the old and new LSTM sizes in the shapes
 
 
-def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_shard):
-    path, _, _ = saved
-    for split in ("train", "val"):  # the small shard serves as both splits
-        (tmp_path / "shards" / split).mkdir(parents=True)
-        (tmp_path / "shards" / split / small_shard.name).symlink_to(small_shard)
-    params = write_params(
-        tmp_path,
+def warm_start_params(directory, init, small_shard, **train):
+    """A params.yaml in directory training MODEL one short epoch from init, the small shard
+    serving as both the train and the val split."""
+    for split in ("train", "val"):
+        (directory / "shards" / split).mkdir(parents=True)
+        (directory / "shards" / split / small_shard.name).symlink_to(small_shard)
+    return write_params(
+        directory,
         model=MODEL.model_dump(),
         shards={"out_dir": "shards"},
         train={
-            "backend": "torch", "init": str(path),
+            "backend": "torch", "init": str(init),
             "model_path": "out/crnn.keras", "live_dir": "live", "batch_size": 8, "epochs": 1,
-            "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0,
+            "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0, **train,
         },
     )  # fmt: skip
+
+
+def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_shard):
+    path, _, _ = saved
+    params = warm_start_params(tmp_path, path, small_shard)
     result = ocrpipe("train", "--params", params, cwd=tmp_path)
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["init"]["init"] == str(path) and len(summary["init"]["sha256"]) == 64
@@ -109,19 +115,7 @@ def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_
 
 def test_fine_tuning_never_hands_back_a_model_worse_on_validation_than_its_start(saved, tmp_path, small_shard):
     path, _, greys = saved
-    for split in ("train", "val"):
-        (tmp_path / "shards" / split).mkdir(parents=True)
-        (tmp_path / "shards" / split / small_shard.name).symlink_to(small_shard)
-    params = write_params(
-        tmp_path,
-        model=MODEL.model_dump(),
-        shards={"out_dir": "shards"},
-        train={
-            "backend": "torch", "init": str(path), "learning_rate": 1e-12,  # an epoch that cannot read better
-            "model_path": "out/crnn.keras", "live_dir": "live", "batch_size": 8, "epochs": 1,
-            "steps_per_epoch": 2, "val_lines": 8, "max_minutes": 0,
-        },
-    )  # fmt: skip
+    params = warm_start_params(tmp_path, path, small_shard, learning_rate=1e-12)  # an epoch cannot read better
     result = ocrpipe("train", "--params", params, cwd=tmp_path)
     start = float(result.stdout.split("before any step: val seq_acc ")[1].split("char_acc ")[1].split()[0])
     summary = json.loads(result.stdout[result.stdout.index("{") :])
