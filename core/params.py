@@ -136,6 +136,12 @@ class Render(Strict):
     margin_horizontal: IntRange = IntRange(min=0, max=8)
     # Extra pixels between characters; negative values make them touch or overlap.
     character_spacing: IntRange = IntRange(min=0, max=2)
+    # Print the fonts lack: text sheared like an oblique face (mostly leaning right, as italics
+    # do) and condensed or widened, as narrow and extended faces are.
+    slant_degrees: float = Field(14.0, ge=0, le=30)
+    slant_probability: float = Field(0.0, ge=0, le=1)
+    width_scale: Range = Range(min=0.7, max=1.3)
+    width_scale_probability: float = Field(0.0, ge=0, le=1)
     skew_degrees: float = Field(2.0, ge=0, le=15)  # the text alone, on a level background
     skew_probability: float = Field(0.5, ge=0, le=1)
     rotate_degrees: float = Field(2.0, ge=0, le=15)  # the whole line with its background, as a tilted crop
@@ -169,6 +175,8 @@ class Render(Strict):
             raise ValueError("text_sizes must lie between 8 and 256 px")
         if self.jpeg_quality.min < 1 or self.jpeg_quality.max > 100:
             raise ValueError("jpeg_quality runs from 1 to 100")
+        if not 0.25 <= self.width_scale.min <= self.width_scale.max <= 4:
+            raise ValueError("width_scale must lie between 0.25 and 4")
         return self
 
 

@@ -1,10 +1,12 @@
-"""How the CJK files in this folder were made from Debian's font packages.
+"""How the subset files in this folder were made from Debian's font packages.
 
     python fonts/subset.py /usr/share/fonts/truetype/arphic/ukai.ttc 0 fonts/ukai-cn-gb2312.ttf
+    python fonts/subset.py /usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf 0 fonts/latin/carlito.ttf
 
 Keeps every GB2312 character (both levels, 7,445), printable ASCII and the CJK
 punctuation the default charset uses, with all layout features and names, so
-the repository carries ~4 MB per face instead of ~20 MB. The licences allow
+the repository carries ~4 MB per CJK face instead of ~20 MB; a Latin face keeps
+its ASCII and the few GB2312 symbols it has (~60 KB). The licences allow
 modified copies; they travel in licenses/.
 """
 

@@ -7,7 +7,7 @@
           percentages, e-mail addresses, code-like tokens, abbreviations)
 - zh:     Chinese phrases and sentences: words by real frequency (wordfreq)
           joined by the punctuation of real text (，。、：；“”（）《》, sometimes
-          half-width), with dates, money, ordinals and measures inside
+          half-width) or set apart by spaces, with dates, money, ordinals and measures inside
           (2026年5月26日, 共计￥1,299.00元, 第3章)
 - mixed:  Chinese/English lines with numbers and punctuation, from templates
           (电子不停车收费系统(Electronic Toll Collection System, 简称ETC), 价格：￥399.00 含税)
@@ -282,6 +282,7 @@ class Corpus:
         """Frequency-weighted words in clauses; punctuation, quotes and numbers as real text has them."""
         target, text = self._target_length(rng), ""
         half_width = rng.random() < 0.15  # a line typed with half-width punctuation
+        spaced = rng.random() < 0.2  # phrases set apart by spaces, as signs, forms and menus do
         while len(text) < target:
             roll = rng.random()
             if roll < 0.08:
@@ -292,8 +293,8 @@ class Corpus:
             else:
                 piece = self._zh_word(rng)
             text += piece
-            if len(text) < target and rng.random() < 0.18:
-                text += str(rng.choice(["，", "，", "、", "：", "；", "。"]))
+            if len(text) < target and rng.random() < (0.4 if spaced else 0.18):
+                text += " " if spaced else str(rng.choice(["，", "，", "、", "：", "；", "。"]))
         if len(text) > 3 and rng.random() < 0.35:
             text += str(rng.choice(["。", "。", "！", "？", "；", "…"]))
         if half_width:

@@ -9,13 +9,14 @@ less the margins; trdg's background kinds; blur last) but rasterises each glyph
 once per process (synth/fonts.py) and composes lines with numpy and OpenCV.
 
 Beyond trdg: the text is drawn at a size of its own (params render.text_sizes)
-and the finished line resampled to the model height; the whole line can be
-turned with its background (a tilted crop), pulled into light perspective,
-underlined or ruled, printed faintly and saved as JPEG.
+and the finished line resampled to the model height; the text can be condensed,
+widened or slanted like faces the fonts lack; the whole line can be turned with
+its background (a tilted crop), pulled into light perspective, underlined or
+ruled, printed faintly and saved as JPEG.
 
-Order of effects: text at its size -> distortion -> skew (text only) -> margins
--> rule -> background and colour -> rotation (whole line) -> perspective -> blur
--> resize to the height -> JPEG -> light-on-dark inversion.
+Order of effects: text at its size -> width scale -> slant -> distortion -> skew
+(text only) -> margins -> rule -> background and colour -> rotation (whole line)
+-> perspective -> blur -> resize to the height -> JPEG -> light-on-dark inversion.
 """
 
 from __future__ import annotations
@@ -56,6 +57,22 @@ def compose(text: str, font: Font, spacing: int) -> np.ndarray:
             window = ink[top:bottom, x : x + mask.shape[1]]
             np.maximum(window, mask[top - y : bottom - y], out=window)
     return ink
+
+
+def slant(ink: np.ndarray, degrees: float) -> np.ndarray:
+    """Shear like an oblique face: the top moves right for positive degrees, the bottom stays."""
+    shear = math.tan(math.radians(degrees))
+    height, width = ink.shape
+    # x' = x + shear * (height - y), shifted so that nothing lands left of 0
+    matrix = np.float32([[1, -shear, max(shear, 0) * height], [0, 1, 0]])
+    size = (width + math.ceil(abs(shear) * height), height)
+    return cv2.warpAffine(ink, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def stretch(ink: np.ndarray, factor: float) -> np.ndarray:
+    """Condense (factor < 1) or widen the text, its height kept."""
+    width = max(1, round(ink.shape[1] * factor))
+    return cv2.resize(ink, (width, ink.shape[0]), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
 
 
 def distort(ink: np.ndarray, rng: np.random.Generator, amplitude: float) -> tuple[np.ndarray, str]:
@@ -155,6 +172,17 @@ class Renderer:
         style: dict = {"size": font.line_height}
         style["spacing"] = round(int(rng.integers(p.character_spacing.min, p.character_spacing.max + 1)) * scale)
         ink = compose(label, font, style["spacing"])
+
+        # Each draw only where its probability is set, so params without these styles render
+        # exactly the lines they rendered before the styles existed.
+        style["width_scale"] = 1.0
+        if p.width_scale_probability and rng.random() < p.width_scale_probability:
+            style["width_scale"] = round(float(rng.uniform(p.width_scale.min, p.width_scale.max)), 2)
+            ink = stretch(ink, style["width_scale"])
+        style["slant"] = 0.0
+        if p.slant_probability and rng.random() < p.slant_probability:
+            style["slant"] = round(float(rng.uniform(-0.25, 1) * p.slant_degrees), 1)
+            ink = slant(ink, style["slant"])
 
         style["distortion"] = None
         if rng.random() < p.distortion_probability:

@@ -21,6 +21,8 @@ def describe_style(font: str, style: dict) -> str:
         font,
         get("size") and f"{get('size')} px",
         style["background"],
+        get("width_scale", 1) != 1 and f"width x{get('width_scale')}",
+        get("slant") and f"slant {get('slant')}°",
         get("skew") and f"skew {get('skew')}°",
         get("rotation") and f"turned {get('rotation')}°",
         get("perspective") and "perspective",

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -109,6 +111,19 @@ def test_the_shipped_manifest_has_licences_and_several_cjk_and_latin_faces():
     cjk = [s for s in specs if ord("国") in TTFont(s.path, fontNumber=s.face, lazy=True).getBestCmap()]
     assert len(cjk) >= 3 and len(specs) - len(cjk) >= 3
     assert all(spec.license.stat().st_size > 100 for spec in specs)
+    shipped = sum(f.stat().st_size for f in (ROOT / "fonts").rglob("*") if f.is_file())
+    assert shipped < 60 * 2**20, f"fonts/ holds {shipped / 2**20:.1f} MB"
+
+
+def test_no_training_face_comes_from_a_package_that_draws_the_outside_set():
+    """The outside check set (data/external) must show the model faces it never trained on."""
+    styles = [json.loads(line) for line in (ROOT / "data" / "external" / "styles.jsonl").open(encoding="utf-8")]
+    outside = {font["package"] for row in styles for font in (row["font"], row["latin_font"]) if font}
+    manifest = yaml.safe_load((ROOT / "fonts" / "manifest.yaml").read_text(encoding="utf-8"))["fonts"]
+    debian = [entry for entry in manifest if entry["source"].startswith("Debian ")]
+    sources = {entry["id"]: entry["source"].split()[1].rstrip(",") for entry in debian}  # "Debian <package> ..."
+    assert len(outside) >= 5 and len(sources) >= 40
+    assert not {face: package for face, package in sources.items() if package in outside}
 
 
 def test_fonts_command_reports_coverage_per_font(tmp_path):

@@ -11,7 +11,7 @@ from core.paths import trdg_asset
 from core.shards import Shard, verify
 from stages.render import plan_split, render_split, shard_seed
 from synth.corpus import CorpusError
-from synth.draw import Renderer
+from synth.draw import Renderer, slant, stretch
 from synth.trdg_compat import patch_trdg
 
 
@@ -41,6 +41,7 @@ def test_the_mix_draws_every_source_within_the_charset(renderer):
     assert all(re.search(r"[\u4e00-\u9fff]", s) for s in chinese)
     assert any(re.search(r"[，。、：；]", s) for s in chinese) and any(re.search(r"[“（《【「]", s) for s in chinese)
     assert any(re.search(r"\d", s) for s in chinese)
+    assert any(re.search(r"[\u4e00-\u9fff] [\u4e00-\u9fff]", s) for s in chinese)  # phrases set apart by a space
     mixed = "".join(by_source["mixed"])
     assert re.search(r"[\u4e00-\u9fff]", mixed) and re.search(r"[A-Za-z]", mixed) and re.search(r"\d", mixed)
 
@@ -224,6 +225,7 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
                 "text_sizes": [14, 64], "rotate_probability": 1, "perspective_probability": 1,
                 "rule_probability": 1, "jpeg_probability": 1, "low_contrast_probability": 0.5,
                 "character_spacing": {"min": -2, "max": 3}, "margin_horizontal": {"min": 0, "max": 24},
+                "slant_probability": 0.5, "width_scale_probability": 0.5,
                 "backgrounds": {"plain": 0, "gaussian": 0, "quasicrystal": 0, "image": 0, "gradient": 1, "texture": 1},
             },
         )
@@ -238,6 +240,11 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
     assert {s["rule"] for s in styles} == {"underline", "above", "below"}
     assert any(s["low_contrast"] for s in styles) and any(not s["low_contrast"] for s in styles)
     assert min(s["spacing"] for s in styles) < 0
+    slants = [s["slant"] for s in styles]
+    assert 20 < sum(a != 0 for a in slants) < 60 and min(slants) < 0 < max(slants)  # mostly leaning right
+    assert sum(a > 0 for a in slants) > 2 * sum(a < 0 for a in slants)
+    assert 20 < sum(s["width_scale"] != 1 for s in styles) < 60
+    assert min(s["width_scale"] for s in styles) < 0.85 and max(s["width_scale"] for s in styles) > 1.15
     for sample in samples:  # faint or not, text stays darker than light paper (lighter when inverted)
         grey = sample.image.mean(axis=2)
         assert (np.median(grey) > 110) != sample.style["inverted"], sample.style
@@ -249,3 +256,28 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
     small = [sharpness(s) for s in samples if s.style["size"] == 14 and not s.style["low_contrast"]]
     large = [sharpness(s) for s in samples if s.style["size"] == 64 and not s.style["low_contrast"]]
     assert np.median(small) < np.median(large)
+
+
+def test_slant_leans_the_top_right_and_stretch_keeps_the_height():
+    bar = np.zeros((40, 30), np.uint8)
+    bar[:, 10:14] = 255  # a vertical stroke
+    leaning = slant(bar, 45)
+    assert leaning.shape == (40, 70)
+    top, bottom = (np.flatnonzero(leaning[row] > 127).mean() for row in (0, 39))
+    assert 36 <= top - bottom <= 42  # tan 45° x 40 rows, the foot where it was
+    assert abs(bottom - 11.5) <= 1.5
+    backwards = slant(bar, -45)
+    assert np.flatnonzero(backwards[0] > 127).mean() < np.flatnonzero(backwards[39] > 127).mean()
+    assert stretch(bar, 0.5).shape == (40, 15) and stretch(bar, 1.5).shape == (40, 45)
+
+
+def test_lines_without_the_new_styles_render_as_before(tmp_path):
+    """A style at probability 0 draws nothing from the random stream: existing shards stay valid."""
+    base = {"text_sizes": [20, 40], "rotate_probability": 0.5, "jpeg_probability": 0.5}
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    plain = Renderer(load_params(write_params(tmp_path / "a", render=base)))
+    styles_off = {**base, "slant_degrees": 20, "width_scale": {"min": 0.5, "max": 2}}  # ranges set, probabilities 0
+    off = Renderer(load_params(write_params(tmp_path / "b", render=styles_off)))
+    for i in range(20):
+        a, b = plain.sample(7, i), off.sample(7, i)
+        assert a.label == b.label and np.array_equal(a.image, b.image)
