@@ -11,6 +11,7 @@ renderer's glyph cache.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,11 +47,10 @@ class Font:
         try:
             table = TTFont(spec.path, fontNumber=spec.face, lazy=True)
             self._glyph_names = table.getBestCmap() or {}
-            self._outlines = table.getGlyphSet()
-            self._notdef = self._outline(".notdef")
             reference = ImageFont.truetype(str(spec.path), size=100, index=spec.face)
         except (OSError, TTLibError, AssertionError, KeyError, ValueError) as error:
             raise FontError(f"{spec.path}: not a readable font (font '{spec.id}'): {error}") from None
+        self._table = table
         self.cmap = frozenset(self._glyph_names)
         probes = [c for c in self.EXTENT_PROBES if ord(c) in self.cmap] or ["x"]
         boxes = [reference.getbbox(c, anchor="ls") for c in probes]
@@ -99,6 +99,15 @@ class Font:
 
     def coverage(self, charset: str) -> set[str]:
         return {c for c in charset if self.glyph(c) is not None}
+
+    @functools.cached_property
+    def _outlines(self):
+        # Parsed only for the rare raster the size of .notdef: a third of a font's load time.
+        return self._table.getGlyphSet()
+
+    @functools.cached_property
+    def _notdef(self) -> list:
+        return self._outline(".notdef")
 
     def _outline(self, glyph_name: str) -> list:
         pen = RecordingPen()
