@@ -273,7 +273,7 @@ def test_slant_leans_the_top_right_and_stretch_keeps_the_height():
 
 def test_lines_without_the_new_styles_render_as_before(tmp_path):
     """A style at probability 0 draws nothing from the random stream: existing shards stay valid."""
-    base = {"text_sizes": [20, 40], "rotate_probability": 0.5, "jpeg_probability": 0.5}
+    base = {"text_sizes": [20, 40], "slant_probability": 0, "width_scale_probability": 0}
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     plain = Renderer(load_params(write_params(tmp_path / "a", render=base)))
     styles_off = {**base, "slant_degrees": 20, "width_scale": {"min": 0.5, "max": 2}}  # ranges set, probabilities 0
