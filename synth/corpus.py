@@ -295,6 +295,7 @@ class Corpus:
             text += piece
             if len(text) < target and rng.random() < (0.4 if spaced else 0.18):
                 text += " " if spaced else str(rng.choice(["，", "，", "、", "：", "；", "。"]))
+        text = text.rstrip(" ")  # a spaced line may end on its separator
         if len(text) > 3 and rng.random() < 0.35:
             text += str(rng.choice(["。", "。", "！", "？", "；", "…"]))
         if half_width:

@@ -60,11 +60,13 @@ def compose(text: str, font: Font, spacing: int) -> np.ndarray:
 
 
 def slant(ink: np.ndarray, degrees: float) -> np.ndarray:
-    """Shear like an oblique face: the top moves right for positive degrees, the bottom stays."""
+    """Shear like an oblique face: positive degrees lean the top right, negative left; the
+    canvas widens to keep all the ink."""
     shear = math.tan(math.radians(degrees))
     height, width = ink.shape
-    # x' = x + shear * (height - y), shifted so that nothing lands left of 0
-    matrix = np.float32([[1, -shear, max(shear, 0) * height], [0, 1, 0]])
+    # x' = x + shear * (height - 1 - y) leaning right (the bottom row stays), x + |shear| * y
+    # leaning left (the top row stays)
+    matrix = np.float32([[1, -shear, max(shear, 0) * (height - 1)], [0, 1, 0]])
     size = (width + math.ceil(abs(shear) * height), height)
     return cv2.warpAffine(ink, matrix, size, flags=cv2.INTER_LINEAR, borderValue=0)
 
@@ -173,8 +175,8 @@ class Renderer:
         style["spacing"] = round(int(rng.integers(p.character_spacing.min, p.character_spacing.max + 1)) * scale)
         ink = compose(label, font, style["spacing"])
 
-        # Each draw only where its probability is set, so params without these styles render
-        # exactly the lines they rendered before the styles existed.
+        # A style at probability 0 takes nothing from the random stream: the draws after it
+        # stay those of params written before it existed.
         style["width_scale"] = 1.0
         if p.width_scale_probability and rng.random() < p.width_scale_probability:
             style["width_scale"] = round(float(rng.uniform(p.width_scale.min, p.width_scale.max)), 2)

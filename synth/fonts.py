@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +112,10 @@ class Font:
 
     def _outline(self, glyph_name: str) -> list:
         pen = RecordingPen()
-        self._outlines[glyph_name].draw(pen)
+        try:
+            self._outlines[glyph_name].draw(pen)
+        except (TTLibError, AssertionError, KeyError, ValueError, struct.error) as error:
+            raise FontError(f"{self.spec.path}: cannot read the outline of {glyph_name!r} (font '{self.spec.id}'): {error}") from None
         return pen.value
 
     def _rasterise(self, char: str) -> Glyph | None:

@@ -61,6 +61,9 @@ def test_coverage_rejects_empty_and_notdef_shaped_glyphs_the_cmap_maps(tmp_path)
     assert {ord(c) for c in "ABC "} <= font.cmap
     assert font.coverage("ABC ") == {"C", " "}
     assert font.draws("C C") and not font.draws("CA") and not font.draws("B")
+    # Outlines are read lazily, during rendering: one that cannot be read still names the font.
+    with pytest.raises(FontError, match=r"tofu.ttf: cannot read the outline of 'lost' \(font 'tofu'\)"):
+        font._outline("lost")
 
 
 def test_no_sample_is_drawn_with_a_font_lacking_one_of_its_glyphs(renderer):

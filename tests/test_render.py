@@ -271,13 +271,22 @@ def test_slant_leans_the_top_right_and_stretch_keeps_the_height():
     assert stretch(bar, 0.5).shape == (40, 15) and stretch(bar, 1.5).shape == (40, 45)
 
 
-def test_lines_without_the_new_styles_render_as_before(tmp_path):
-    """A style at probability 0 draws nothing from the random stream: existing shards stay valid."""
-    base = {"text_sizes": [20, 40], "slant_probability": 0, "width_scale_probability": 0}
-    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    plain = Renderer(load_params(write_params(tmp_path / "a", render=base)))
-    styles_off = {**base, "slant_degrees": 20, "width_scale": {"min": 0.5, "max": 2}}  # ranges set, probabilities 0
-    off = Renderer(load_params(write_params(tmp_path / "b", render=styles_off)))
+def test_a_style_at_probability_0_takes_nothing_from_the_random_stream(tmp_path):
+    """Params from before slant and width existed (probability 0) keep the lines they drew;
+    a vanishing probability, which draws a number but never applies, shifts everything after."""
+
+    def renderer(name, **render):
+        (tmp_path / name).mkdir()
+        return Renderer(load_params(write_params(tmp_path / name, render={"text_sizes": [20, 40], **render})))
+
+    off = renderer("off", slant_probability=0, width_scale_probability=0)
+    off_other_ranges = renderer("ranges", slant_probability=0, width_scale_probability=0, slant_degrees=20,
+                                width_scale={"min": 0.5, "max": 2})  # fmt: skip
+    drawing = renderer("drawing", slant_probability=1e-300, width_scale_probability=1e-300)
+    shifted = 0
     for i in range(20):
-        a, b = plain.sample(7, i), off.sample(7, i)
-        assert a.label == b.label and np.array_equal(a.image, b.image)
+        a, b, c = off.sample(7, i), off_other_ranges.sample(7, i), drawing.sample(7, i)
+        assert a.label == b.label == c.label and np.array_equal(a.image, b.image)
+        assert a.style["slant"] == c.style["slant"] == 0 and a.style["width_scale"] == c.style["width_scale"] == 1
+        shifted += not np.array_equal(a.image, c.image)
+    assert shifted >= 15
