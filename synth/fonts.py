@@ -60,6 +60,7 @@ class Font:
             raise FontError(f"{spec.path}: draws no ink for {''.join(probes)!r} (font '{spec.id}')")
         self.spec = spec
         self._extent = (top, bottom)  # of the probes' ink at size 100
+        self._copies_notdef: dict[str, bool] = {}  # outline verdicts, one per character for all sizes
         self._set_line_height(line_height)
 
     def _set_line_height(self, line_height: int) -> None:
@@ -115,7 +116,8 @@ class Font:
         try:
             self._outlines[glyph_name].draw(pen)
         except (TTLibError, AssertionError, KeyError, ValueError, struct.error) as error:
-            raise FontError(f"{self.spec.path}: cannot read the outline of {glyph_name!r} (font '{self.spec.id}'): {error}") from None
+            where = f"{self.spec.path}: cannot read the outline of {glyph_name!r} (font '{self.spec.id}')"
+            raise FontError(f"{where}: {error}") from None
         return pen.value
 
     def _rasterise(self, char: str) -> Glyph | None:
@@ -125,10 +127,13 @@ class Font:
         mask, left, top = _raster(self.image_font, char)
         if char.isspace() != (not mask.any()):  # spaces must be blank, everything else must show ink
             return None
-        # Comparing outlines costs ~0.4 ms; only a raster of .notdef's size can be a copy of it.
-        notdef_sized = all(abs(a - b) <= 1 for a, b in zip(mask.shape, self._notdef_shape))
-        if notdef_sized and self._outline(name) == self._notdef:
-            return None
+        # Comparing outlines costs ~0.4 ms; only a raster of .notdef's size can be a copy of it,
+        # and the verdict holds at every size (at_line_height copies share it).
+        if all(abs(a - b) <= 1 for a, b in zip(mask.shape, self._notdef_shape)):
+            if char not in self._copies_notdef:
+                self._copies_notdef[char] = self._outline(name) == self._notdef
+            if self._copies_notdef[char]:
+                return None
         # trdg places each character at round(getlength(char)); so do we.
         return Glyph(mask, left, top, round(self.image_font.getlength(char)))
 
