@@ -4,8 +4,8 @@
 
 Prints img/s for stock trdg's GeneratorFromStrings (plain, gaussian-noise and
 quasicrystal backgrounds, no skew/blur/distortion) and for our renderer with the
-mix and styles of --params (params.yaml by default; it and params-base.yaml draw
-the realistic styles), on the same strings at 32 px; then the ratio to trdg's
+mix and styles of --params (params.yaml by default: trdg's effects; params-base.yaml:
+the realistic styles too), on the same strings at 32 px; then the ratio to trdg's
 plain-background rate; then shard throughput (render + PNG + tar) and the whole
 `ocrpipe render` command with its start-up and peak memory, with their ratios.
 """
