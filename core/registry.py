@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging.config
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +45,30 @@ def metrics_at(root: Path, commit: str, path: Path = METRICS) -> dict | None:
     return json.loads(text) if text else None
 
 
+def gto_api():
+    """gto.api, imported without the logging setup gto does on import.
+
+    Importing gto calls logging.config.dictConfig, which flushes and closes every handler of
+    the process while it holds logging's lock. Inside a Prefect run one of them is Prefect's
+    API log handler: its flush waits for Prefect's event-loop thread, which may be waiting for
+    that same lock, and the run hangs for good (seen at the register step, under load). gto's
+    loggers need no setup of their own: their records go to the root logger like any other.
+    """
+    if "gto.api" not in sys.modules:
+        configure, logging.config.dictConfig = logging.config.dictConfig, lambda config: None
+        try:
+            import gto.api  # noqa: F401  (cached in sys.modules)
+        finally:
+            logging.config.dictConfig = configure
+    return sys.modules["gto.api"]
+
+
 def gto_versions(root: Path) -> list[dict]:
-    import gto.api
+    api = gto_api()
     from gto.exceptions import ArtifactNotFound, NoRepo
 
     try:
-        return gto.api.show(str(root), ARTIFACT)
+        return api.show(str(root), ARTIFACT)
     except (ArtifactNotFound, NoRepo):  # nothing registered yet, or not a git repository
         return []
 

@@ -23,6 +23,7 @@ from core.registry import (
     RegistryError,
     fetch_model,
     git,
+    gto_api,
     gto_versions,
     metrics_at,
     read_at,
@@ -104,8 +105,7 @@ def register(root: Path, params: Params) -> dict:
     `external` is the outside set's metrics (None where absent).
     Running it again on the same commit changes nothing and reports the same version.
     """
-    import gto.api
-
+    api = gto_api()
     root = Path(root).resolve()
     metrics = json.loads((root / METRICS).read_text(encoding="utf-8"))
     verdict = json.loads((root / VERDICT).read_text(encoding="utf-8"))
@@ -144,14 +144,14 @@ def register(root: Path, params: Params) -> dict:
 
     identity = _fallback_identity(root)
     bump = {"bump_minor": True} if known else {"version": "v0.1.0"}
-    version = gto.api.register(str(root), ARTIFACT, ref=commit, **bump, **identity).version
+    version = api.register(str(root), ARTIFACT, ref=commit, **bump, **identity).version
     result.update(version=version, new=True)
     if not beats:
         return result
     message = f"{key} {metrics[key]:.4f}"
     if champion is not None:
         message += f" beats {champion['version']} ({result['champion']['metrics'][key]:.4f})"
-    gto.api.assign(str(root), ARTIFACT, PROD, version=version, message=message, **identity)
+    api.assign(str(root), ARTIFACT, PROD, version=version, message=message, **identity)
     return {**result, "stages": [PROD]}
 
 

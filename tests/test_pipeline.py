@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import make_project, run
+from conftest import ROOT, make_project, run
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +209,26 @@ def test_training_starts_from_prod_and_the_pipeline_sees_prod_move(project, tmp_
     assert failed.returncode != 0 and "train.init: nothing to start from: crnn@v9.9.9 (not in the registry of" in said
     assert "models/none.keras (no such file)" in said
     edit_params(project, "train", init="scratch")
+
+
+PROBE = """
+import logging, sys
+class Probe(logging.Handler):
+    flushed = 0
+    def flush(self):
+        Probe.flushed += 1
+logging.getLogger("probe").addHandler(Probe())
+{importing}
+print(Probe.flushed)
+"""
+
+
+@pytest.mark.parametrize(
+    ("importing", "flushes"),
+    [("import gto.api", True), ("from core.registry import gto_api; gto_api(); import gto.api", False)],
+)
+def test_gto_is_imported_without_touching_the_process_logging_handlers(importing, flushes):
+    """gto's own import flushes and closes every handler (logging.config.dictConfig): inside a
+    Prefect run that hung the register step. Through gto_api no handler is touched."""
+    result = run(sys.executable, "-c", PROBE.format(importing=importing), cwd=ROOT)
+    assert (int(result.stdout.split()[-1]) > 0) == flushes, result.stdout
