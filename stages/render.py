@@ -3,8 +3,8 @@
 
 A shard's seed depends only on the params' seed, the split, its round (shards.rounds) and
 its number, so raising a split's shard count renders only the new shards, and the same
-params give byte-identical shards on any machine. A shard whose meta shows other params or another seed is rendered
-again; shards beyond the count are removed.
+params give byte-identical shards on any machine. A shard whose meta shows other params or
+another seed is rendered again; shards beyond the count are removed.
 """
 
 from __future__ import annotations
