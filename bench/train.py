@@ -4,17 +4,22 @@
     .venv/bin/python bench/train.py                                   # params.yaml vs params-base.yaml
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --steps 30 --lines 12800
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --data data/base/shards/train
+    .venv/bin/python bench/train.py --profile params-base.yaml --keras-lstm --data data/base/shards/train
     KERAS_BACKEND=jax python bench/train.py --profile params-full.yaml     # on a GPU worker
 
 Every profile trains on the same batches (the first profile's train shards unless
 --data names a shard folder; its batch size unless --batch-size is given) with its own model (`model` in its params),
-from the same seed; steps are timed after two warm-up steps, data loading included.
-The profiles take turns step by step, so a busy machine slows them alike.
+from the same seed; steps are timed after two warm-up steps, data loading excluded (each
+batch is read once, before the profiles take their turns).
+The profiles take turns step by step, so a busy machine slows them alike. With
+--keras-lstm each profile also trains a twin, same seed, whose LSTMs take Keras's own
+CPU path (a Python loop over frames) instead of torch's kernel (training/torch_lstm.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -30,7 +35,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per profile")
     parser.add_argument("--lines", type=int, default=0, help="train each profile on this many lines, then validate")
     parser.add_argument("--batch-size", type=int, default=0, help="for every profile (default: the first's)")
-    parser.add_argument("--data", type=Path, help="a shard folder to train on, its val folder beside it (default: the first profile's)")
+    parser.add_argument(
+        "--keras-lstm", action="store_true", help="add each profile's twin on Keras's own LSTM loop (torch)"
+    )
+    parser.add_argument(
+        "--data", type=Path, help="a shard folder to train on, its val folder beside it (default: the first profile's)"
+    )
     args = parser.parse_args()
     profiles = args.profile or [ROOT / "params.yaml", ROOT / "params-base.yaml"]
 
@@ -49,6 +59,7 @@ def main() -> None:
     from training.infer import Reader
     from training.metrics import scores
     from training.model import build_crnn
+    from training.torch_lstm import keras_own_lstm
 
     p = first.train
     train_dir = args.data or first.split_dir("train")
@@ -59,8 +70,11 @@ def main() -> None:
         load_lines(train_dir), charset, first.model.height, batch_size,
         steps=steps, shuffle=True, augment_images=p.augment, max_width=p.max_width,
     )  # fmt: skip
+    runs = [(path, config, False) for path, config in zip(profiles, configs)]
+    if args.keras_lstm:
+        runs = [(path, config, loop) for path, config, _ in runs for loop in (True, False)]
     models = []
-    for config in configs:
+    for _, config, _ in runs:
         keras.utils.set_random_seed(0)
         train_model, inference = build_crnn(config.model, len(charset))
         train_model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate, clipnorm=5.0), loss=ctc_loss)
@@ -70,9 +84,10 @@ def main() -> None:
     elapsed, lines, pixels = [0.0] * len(models), 0, 0
     for step in range(steps):
         x, y = batches[step]
-        for k, (train_model, _) in enumerate(models):
+        for k, ((train_model, _), (_, _, loop)) in enumerate(zip(models, runs)):
             started = time.perf_counter()
-            train_model.train_on_batch(x, y)
+            with keras_own_lstm() if loop else contextlib.nullcontext():
+                train_model.train_on_batch(x, y)
             if 2 <= step < args.steps + 2:  # the first two steps compile or allocate
                 elapsed[k] += time.perf_counter() - started
         if 2 <= step < args.steps + 2:
@@ -85,9 +100,10 @@ def main() -> None:
         val = load_lines(train_dir.parent / "val")[: p.val_lines]
         truths, greys = [line.label for line in val], [to_grey(images.read(line)) for line in val]
     baseline = lines / elapsed[0]
-    for path, config, (_, inference), seconds in zip(profiles, configs, models, elapsed):
+    for (path, config, loop), (_, inference), seconds in zip(runs, models, elapsed):
         rate = lines / seconds
-        row = f"{Path(path).name:20} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
+        name = Path(path).name + (" (Keras LSTM loop)" if loop else "")
+        row = f"{name:38} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
         if args.lines:
             result = scores(Reader(inference, charset, config.model.height).read_arrays(greys), truths)
             row += f"  after {steps * batch_size:,} lines: val seq_acc {result['seq_acc']:.3f} char_acc {result['char_acc']:.3f}"

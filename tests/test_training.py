@@ -328,6 +328,40 @@ def test_the_full_profile_trains_on_its_backend_and_reads_the_same_on_the_others
     ).max()
 
 
+def test_torchs_lstm_kernel_computes_what_keras_own_loop_does():
+    """training/torch_lstm.py: the same outputs and the same gradients as Keras's CPU path
+    (bidirectional, so the backward direction's flip is checked too)."""
+    import importlib
+
+    import keras
+    import torch
+
+    from core.params import Model
+    from training import torch_lstm
+    from training.model import build_crnn
+
+    keras.utils.set_random_seed(4)
+    train_model, _ = build_crnn(Model.model_validate({**TINY_MODEL, "head_units": 12}), 40)
+    images = torch.rand(3, 32, 96, 1)
+    weights = [variable.value for variable in train_model.trainable_weights]
+    native_lstm = importlib.import_module("keras.src.backend").lstm
+    assert native_lstm.__module__ == torch_lstm.__name__  # build_crnn installed it
+    mix = torch.rand(3, 96 // 4, 41)  # a loss that weighs every frame and class differently
+
+    def outputs_and_gradients():
+        logits = train_model(images)
+        return logits.detach(), torch.autograd.grad((logits * mix).sum(), weights)
+
+    native = outputs_and_gradients()
+    with torch_lstm.keras_own_lstm():
+        assert importlib.import_module("keras.src.backend").lstm is not native_lstm
+        loop = outputs_and_gradients()
+    assert torch.allclose(native[0], loop[0], atol=1e-5), (native[0] - loop[0]).abs().max()
+    for variable, a, b in zip(train_model.trainable_weights, native[1], loop[1]):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5), (variable.path, (a - b).abs().max())
+    assert any("bilstm" in variable.path for variable in train_model.trainable_weights)
+
+
 def own_lines_from(tiny, directory, count=6):
     """A path<TAB>label file of real image files (extracted from the tiny test split)."""
     from core.shards import extract

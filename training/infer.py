@@ -16,6 +16,7 @@ from core.charset import read_charset
 from core.params import PIXELS_PER_STEP
 from core.paths import charset_path
 from training.data import pad_batch, to_grey, to_model_input
+from training.torch_lstm import use_native_lstm
 
 # A text line is much wider than tall; over this height and less than 3x as wide, it is a page or a block.
 PAGE_HEIGHT = 256
@@ -51,6 +52,7 @@ class Reader:
         model_path = Path(model_path)
         if not model_path.is_file():
             raise FileNotFoundError(f"{model_path}: no such model")
+        use_native_lstm()
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
         charset = read_charset(charset_path(model_path))
         if model.output_shape[-1] != len(charset) + 1:

@@ -18,6 +18,7 @@ import keras
 from keras import layers
 
 from core.params import Model as ModelParams
+from training.torch_lstm import use_native_lstm
 
 
 def feature_extraction(x, params: ModelParams):
@@ -63,6 +64,7 @@ def build_crnn(params: ModelParams, charset_size: int) -> tuple[keras.Model, ker
 
     Classes: 0 is the CTC blank, charset character i is class i + 1.
     """
+    use_native_lstm()  # on torch, the LSTMs of every model in this process run on torch's kernel
     image = keras.Input((params.height, None, 1), name="image")
     frames = map_to_sequence(feature_extraction(image, params), params)
     context = sequence_modelling(frames, params)
