@@ -57,6 +57,6 @@ def train(repo: str = ".", part_of_pipeline: bool = False, order: dict | None = 
             record(root, "train")
     logger.info(
         f"train: {summary['epochs_run']} epochs, {summary['lines_seen']:,} lines in {summary['minutes']} min; "
-        f"best val char_acc {summary['best_val_char_acc']}; model {summary['model']}"
+        f"best val seq_acc {summary['best_val_seq_acc']} char_acc {summary['best_val_char_acc']}; model {summary['model']}"
     )
     return {"summary": summary, "record": handed}

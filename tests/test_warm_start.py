@@ -113,12 +113,31 @@ def test_training_warm_starts_from_params_and_reports_it(saved, tmp_path, small_
     assert result.returncode == 2 and "'bilstm1'" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_the_model_kept_is_the_best_on_sequence_accuracy_then_character_accuracy(tmp_path):
+    """What the gate and the champion comparison judge (seq_acc) decides; char_acc only between equals."""
+    import keras
+
+    from stages.train import KeepBest
+
+    _, inference = build_crnn(MODEL, 10)
+    keep = KeepBest(inference, tmp_path / "m.keras", tmp_path / "best.json", to_beat=(0.50, 0.90))
+    kept = []
+    for epoch, (seq, char) in enumerate([(0.48, 0.99), (0.52, 0.88), (0.52, 0.87), (0.52, 0.89), (0.51, 0.95)]):
+        keep.on_epoch_end(epoch, {"val_seq_acc": seq, "val_char_acc": char})
+        kept += [epoch + 1] if keep.improved else []
+    assert kept == [2, 4] and keep.best == (0.52, 0.89)
+    assert json.loads((tmp_path / "best.json").read_text()) == {"seq_acc": 0.52, "char_acc": 0.89, "epoch": 4}
+    resumed = KeepBest(inference, tmp_path / "m.keras", tmp_path / "best.json")  # a resumed run knows the best
+    assert resumed.best == (0.52, 0.89) and isinstance(keras.saving.load_model(tmp_path / "m.keras"), keras.Model)
+
+
 def test_fine_tuning_never_hands_back_a_model_worse_on_validation_than_its_start(saved, tmp_path, small_shard):
     path, _, greys = saved
     params = warm_start_params(tmp_path, path, small_shard, learning_rate=1e-12)  # an epoch cannot read better
     result = ocrpipe("train", "--params", params, cwd=tmp_path)
-    start = float(result.stdout.split("before any step: val seq_acc ")[1].split("char_acc ")[1].split()[0])
+    before = result.stdout.split("before any step: val seq_acc ")[1].split()
+    start = (float(before[0]), float(before[2]))  # seq_acc, "char_acc", char_acc
     summary = json.loads(result.stdout[result.stdout.index("{") :])
-    assert summary["best_val_char_acc"] >= start
+    assert (summary["best_val_seq_acc"], summary["best_val_char_acc"]) >= start
     assert "no epoch beat the start" in result.stdout and "(best so far, saved)" not in result.stdout
     assert Reader.load(tmp_path / "out" / "crnn.keras").read_arrays(greys) == Reader.load(path).read_arrays(greys)
