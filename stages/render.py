@@ -9,10 +9,13 @@ another seed is rendered again; shards beyond the count are removed.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -24,6 +27,8 @@ from core.params import Params
 from core.paths import SPLIT_CHARSET
 from core.shards import Shard, ShardError, write_shard
 from synth.draw import Renderer, RenderError
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def shard_seed(seed: int, split: str, shard_index: int, round_number: int = 0) -> int:
@@ -112,9 +117,31 @@ def plan_split(params: Params, split: str) -> list[tuple[Path, int, int]]:
     return [(path, seed, first_id) for path, seed, first_id in wanted if not _is_current(path, params, seed)]
 
 
-def _render_job(params_json: str, path: Path, seed: int, first_id: int, queue) -> dict:
+_progress = None  # in a render worker: the parent's progress queue
+
+
+def _start_worker(progress, parent: int) -> None:
+    """Each render worker dies with the process that started it. Killed, `ocrpipe render` once
+    left its workers drawing the rest of the split for minutes: CPU taken from what ran next,
+    and shards of the old params renamed into place after a new run had drawn them. On SIGTERM
+    the shard being written is dropped (its temporary file removed), never left half-written."""
+    global _progress
+    _progress = progress
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwinds AtomicFile, which removes the partial file
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the line above
+        sys.exit(1)
+
+
+def _render_job(params_json: str, path: Path, seed: int, first_id: int) -> dict:
     params = Params.model_validate_json(params_json)
-    return render_shard(params, path, params.shards.images_per_shard, seed, first_id=first_id, progress=queue.put)
+    try:
+        return render_shard(
+            params, path, params.shards.images_per_shard, seed, first_id=first_id, progress=_progress.put
+        )
+    except SystemExit:  # SIGTERM: the pool would report it and take the next shard; the process ends
+        os._exit(1)
 
 
 def render_split(params: Params, split: str, jobs: int | None = None) -> list[Path]:
@@ -126,14 +153,18 @@ def render_split(params: Params, split: str, jobs: int | None = None) -> list[Pa
         return [path for path, _, _ in wanted]
     jobs = jobs or params.shards.jobs or os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")  # forking a process that runs a progress thread is unsafe
+    queue = context.Queue()
     with (
-        context.Manager() as manager,
-        ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool,
+        ProcessPoolExecutor(
+            max_workers=min(jobs, len(todo)),
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(queue, os.getpid()),
+        ) as pool,
         tqdm(total=len(todo) * params.shards.images_per_shard, desc=f"render {split}", unit="img") as bar,
     ):
-        queue = manager.Queue()
         futures = {
-            pool.submit(_render_job, params.model_dump_json(), path, seed, first_id, queue): path
+            pool.submit(_render_job, params.model_dump_json(), path, seed, first_id): path
             for path, seed, first_id in todo
         }
         pending = set(futures)

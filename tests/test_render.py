@@ -125,6 +125,39 @@ def test_render_split_uses_processes_keeps_current_shards_and_drops_extra_ones(t
     ]
 
 
+def test_render_workers_die_with_a_killed_parent_and_leave_no_partial_shard(tmp_path):
+    """SIGKILL to `ocrpipe render` (nothing of it can clean up): its workers stop too, and every
+    shard left under its name is whole."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+    from conftest import OCRPIPE
+
+    params = write_params(tmp_path, shards={"out_dir": "shards", "images_per_shard": 400, "splits": {"train": 12}})
+    parent = subprocess.Popen([*OCRPIPE, "render", "--split", "train", "--params", params, "--jobs", "2"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    folder = tmp_path / "shards" / "train"
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(".shard-*.partial")) and time.monotonic() < deadline:  # workers are drawing
+        time.sleep(0.2)
+    workers = [
+        p
+        for p in psutil.Process(parent.pid).children(recursive=True)
+        if "resource_tracker" not in " ".join(p.cmdline())
+    ]
+    assert workers, "no render worker started"
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not list(folder.glob(".shard-*")), "a partial shard was left behind"
+    shards = sorted(folder.glob("shard-*.tar"))
+    assert len(shards) < 12 and all(verify(path) == [] for path in shards)
+
+
 def test_a_new_training_round_draws_new_lines_and_leaves_val_and_test(tmp_path):
     shards = {"out_dir": "shards", "images_per_shard": 10, "splits": {"train": 2, "val": 1, "test": 1}}
     params = load_params(write_params(tmp_path, shards=shards))
