@@ -4,6 +4,7 @@
     .venv/bin/python bench/read.py --data data/shards/test --lines 500 --json metrics/read.json
     .venv/bin/python bench/read.py --data /tmp/t.tar --readers tesseract,ppocrv6-small
     .venv/bin/python bench/read.py --readers ours,ppocrv6-tiny --latency
+    .venv/bin/python bench/read.py --by-density        # also: accuracy by how tightly the text is set
 
 --data takes whatever training.data.load_lines reads: a `path<TAB>label` file, a shard, a folder of
 shards, a folder of `{id}_{label}` images. Readers (--readers, comma-separated; default all):
@@ -30,12 +31,16 @@ lines, from the decoded images in memory to the texts (each reader's own convers
 for ours, BGR for PP-OCR, PNG files for Tesseract; on tensorflow also the graph traced for each new
 batch shape); start-up: import, load the model and read the first line, what a caller waits before
 its first answer (Tesseract: a one-line process). --latency adds, for the in-process readers, the
-best of 3 further passes (warm) and the latency of one line alone (first 100 lines).
+best of 3 further passes (warm) and the latency of one line alone (first 100 lines). --by-density adds
+each reader's normalised sequence accuracy on the Latin lines (digits and en slices) by pixels per
+character once the line is cropped to its text and scaled to 32 px high (condensed faces and tight
+spacing on the left; our model has one frame per 4 px).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -46,13 +51,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.peers import PADDLE_MODELS, cores, tesseract_languages, tesseract_read  # noqa: E402
 from core.params import SLICES  # noqa: E402
-from training.data import DataError, ImageReader, load_lines, to_grey  # noqa: E402
-from training.metrics import metrics  # noqa: E402
+from training.data import DataError, ImageReader, load_lines, to_grey, to_model_input  # noqa: E402
+from training.metrics import metrics, normalise, slice_of  # noqa: E402
 
 READERS = ("ours", "tesseract", *PADDLE_MODELS)
 TESSERACT_LANGUAGES = "chi_sim+eng"
@@ -196,6 +203,26 @@ def accuracy_table(results: dict) -> str:
     return table(header, rows, text_columns=2)
 
 
+DENSITY_EDGES = (10, 12, 14, 16, 20)  # pixels per character at 32 px: 2.5 to 5 of our frames
+
+
+def density_table(results: dict, pictures: list, truths: list[str]) -> str:
+    """Normalised sequence accuracy of the Latin lines per band of pixels per character."""
+    latin = [k for k, truth in enumerate(truths) if slice_of(truth) in ("digits", "en")]
+    per_char = {k: to_model_input(to_grey(pictures[k]), 32).shape[1] / max(1, len(truths[k])) for k in latin}
+    band = {k: int(np.searchsorted(DENSITY_EDGES, per_char[k], side="right")) for k in latin}
+    bounds = (0, *DENSITY_EDGES, None)
+    names = [f"{low}-{high} px" if high else f">= {low} px" for low, high in itertools.pairwise(bounds)]
+    counts = [sum(band[k] == b for k in latin) for b in range(len(names))]
+    header = ["reader", *(f"{name} ({count})" for name, count in zip(names, counts))]
+    rows = []
+    for name, result in results.items():
+        right = [normalise(result["texts"][k]) == normalise(truths[k]) for k in range(len(truths))]
+        cells = [[right[k] for k in latin if band[k] == b] for b in range(len(names))]
+        rows.append([name, *(f"{sum(c) / len(c):.3f}" if c else "—" for c in cells)])
+    return table(header, rows)
+
+
 def latency_table(results: dict) -> str:
     header = ["reader", "lines/s, one pass", "warm lines/s (best of 3)", "one line: median ms", "p95 ms"]
     rows = []
@@ -215,6 +242,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, help="only the first N lines (default: all)")
     parser.add_argument("--readers", default=",".join(READERS), help=f"comma-separated, of {','.join(READERS)}")
     parser.add_argument("--latency", action="store_true", help="also warm passes and one-line latency")
+    parser.add_argument("--by-density", action="store_true", help="also accuracy by pixels per character (Latin)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure here")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.readers.split(",") if name.strip()]
@@ -256,6 +284,7 @@ def main() -> None:
             "seconds": seconds,
             "lines_per_s": len(pictures) / seconds,
             "metrics": metrics(texts, truths),
+            "texts": texts,
         }
         if args.latency and contender.in_process:
             print(f"{name}: warm passes and one-line latency", file=sys.stderr, flush=True)
@@ -267,6 +296,10 @@ def main() -> None:
         if args.latency:
             print()
             print(latency_table(results))
+        if args.by_density:
+            print()
+            print("normalised seq_acc of the digits and en lines by pixels per character at 32 px (lines):")
+            print(density_table(results, pictures, truths))
         print()
         for name, result in results.items():
             print(f"- {name}: {result['about']}")
