@@ -217,7 +217,7 @@ def density_table(results: dict, pictures: list, truths: list[str]) -> str:
     header = ["reader", *(f"{name} ({count})" for name, count in zip(names, counts))]
     rows = []
     for name, result in results.items():
-        right = [normalise(result["texts"][k]) == normalise(truths[k]) for k in range(len(truths))]
+        right = {k: normalise(result["texts"][k]) == normalise(truths[k]) for k in latin}
         cells = [[right[k] for k in latin if band[k] == b] for b in range(len(names))]
         rows.append([name, *(f"{sum(c) / len(c):.3f}" if c else "—" for c in cells)])
     return table(header, rows)

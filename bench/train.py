@@ -70,9 +70,8 @@ def main() -> None:
         load_lines(train_dir), charset, first.model.height, batch_size,
         steps=steps, shuffle=True, augment_images=p.augment, max_width=p.max_width,
     )  # fmt: skip
-    runs = [(path, config, False) for path, config in zip(profiles, configs)]
-    if args.keras_lstm:
-        runs = [(path, config, loop) for path, config, _ in runs for loop in (True, False)]
+    loops = (True, False) if args.keras_lstm else (False,)  # on Keras's LSTM loop, or torch's kernel
+    runs = [(path, config, loop) for path, config in zip(profiles, configs) for loop in loops]
     models = []
     for _, config, _ in runs:
         keras.utils.set_random_seed(0)
