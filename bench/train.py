@@ -4,16 +4,19 @@
     .venv/bin/python bench/train.py                                   # params.yaml vs params-base.yaml
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --steps 30 --lines 12800
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --data data/base/shards/train
-    .venv/bin/python bench/train.py --profile params-base.yaml --keras-lstm --data data/base/shards/train
+    .venv/bin/python bench/train.py --profile params-base.yaml --keras-defaults --data data/base/shards/train
     KERAS_BACKEND=jax python bench/train.py --profile params-full.yaml     # on a GPU worker
 
 Every profile trains on the same batches (the first profile's train shards unless
---data names a shard folder; its batch size unless --batch-size is given) with its own model (`model` in its params),
-from the same seed; steps are timed after two warm-up steps, data loading excluded (each
-batch is read once, before the profiles take their turns).
-The profiles take turns step by step, so a busy machine slows them alike. With
---keras-lstm each profile also trains a twin, same seed, whose LSTMs take Keras's own
-CPU path (a Python loop over frames) instead of torch's kernel (training/torch_lstm.py).
+--data names a shard folder; its batch size unless --batch-size is given) with its own model (`model` in its params)
+in its own compute (`train.precision`; training/compute.py), from the same seed; steps are
+timed after two warm-up steps, data loading excluded (each batch is read once, before the
+profiles take their turns). The profiles take turns step by step, so a busy machine slows
+them alike. With --keras-defaults each profile also trains a twin, same seed, computing as
+Keras 3 does by default: its LSTMs on Keras's own CPU path (a Python loop over frames, not
+torch's kernel: training/torch_lstm.py), float32, channels last. With --init every model
+starts from that saved model (a warm start; grown where a profile is wider: training/grow.py),
+so --lines compares fine-tuning, or a grown model with the one it grew from.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=0, help="train each profile on this many lines, then validate")
     parser.add_argument("--batch-size", type=int, default=0, help="for every profile (default: the first's)")
     parser.add_argument(
-        "--keras-lstm", action="store_true", help="add each profile's twin on Keras's own LSTM loop (torch)"
-    )
+        "--keras-defaults", action="store_true",
+        help="add each profile's twin on Keras's defaults: its own LSTM loop (torch), float32, channels last",
+    )  # fmt: skip
+    parser.add_argument("--init", type=Path, help="a saved model every profile warm-starts from")
     parser.add_argument(
         "--data", type=Path, help="a shard folder to train on, its val folder beside it (default: the first profile's)"
     )
@@ -55,11 +60,13 @@ def main() -> None:
     from core.paths import SPLIT_CHARSET
     from stages.train import ctc_loss
     from training.batches import LineBatches
+    from training.compute import PORTABLE, training_compute
     from training.data import ImageReader, load_lines, to_grey
     from training.infer import Reader
     from training.metrics import scores
     from training.model import build_crnn
     from training.torch_lstm import keras_own_lstm
+    from training.warm_start import warm_start
 
     p = first.train
     train_dir = args.data or first.split_dir("train")
@@ -70,22 +77,25 @@ def main() -> None:
         load_lines(train_dir), charset, first.model.height, batch_size,
         steps=steps, shuffle=True, augment_images=p.augment, max_width=p.max_width,
     )  # fmt: skip
-    loops = (True, False) if args.keras_lstm else (False,)  # on Keras's LSTM loop, or torch's kernel
-    runs = [(path, config, loop) for path, config in zip(profiles, configs) for loop in loops]
+    defaults = (True, False) if args.keras_defaults else (False,)  # Keras's defaults, or how `train` computes
+    runs = [(path, config, plain) for path, config in zip(profiles, configs) for plain in defaults]
     models = []
-    for _, config, _ in runs:
+    for _, config, plain in runs:
         keras.utils.set_random_seed(0)
-        train_model, inference = build_crnn(config.model, len(charset))
+        compute = PORTABLE if plain else training_compute(config.train.precision, keras.backend.backend())
+        train_model, inference = build_crnn(config.model, len(charset), compute)
+        if args.init:
+            warm_start(train_model, charset, args.init, grow=True)  # a profile wider than the init model grows
         train_model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate, clipnorm=5.0), loss=ctc_loss)
-        models.append((train_model, inference))
+        models.append((train_model, inference, compute))
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} cores, batch {batch_size}, data {train_dir}")
 
     elapsed, lines, pixels = [0.0] * len(models), 0, 0
     for step in range(steps):
         x, y = batches[step]
-        for k, ((train_model, _), (_, _, loop)) in enumerate(zip(models, runs)):
+        for k, ((train_model, _, _), (_, _, plain)) in enumerate(zip(models, runs)):
             started = time.perf_counter()
-            with keras_own_lstm() if loop else contextlib.nullcontext():
+            with keras_own_lstm() if plain else contextlib.nullcontext():
                 train_model.train_on_batch(x, y)
             if 2 <= step < args.steps + 2:  # the first two steps compile or allocate
                 elapsed[k] += time.perf_counter() - started
@@ -98,11 +108,14 @@ def main() -> None:
         images = ImageReader()
         val = load_lines(train_dir.parent / "val")[: p.val_lines]
         truths, greys = [line.label for line in val], [to_grey(images.read(line)) for line in val]
+        if args.init:
+            start = scores(Reader.load(args.init).read_arrays(greys), truths)
+            print(f"{args.init} before any step: val seq_acc {start['seq_acc']:.3f} char_acc {start['char_acc']:.3f}")
     baseline = lines / elapsed[0]
-    for (path, config, loop), (_, inference), seconds in zip(runs, models, elapsed):
+    for (path, config, plain), (_, inference, compute), seconds in zip(runs, models, elapsed):
         rate = lines / seconds
-        name = Path(path).name + (" (Keras LSTM loop)" if loop else "")
-        row = f"{name:38} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
+        name = f"{Path(path).name} ({'Keras defaults' if plain else compute})"
+        row = f"{name:40} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
         if args.lines:
             result = scores(Reader(inference, charset, config.model.height).read_arrays(greys), truths)
             row += f"  after {steps * batch_size:,} lines: val seq_acc {result['seq_acc']:.3f} char_acc {result['char_acc']:.3f}"

@@ -260,11 +260,19 @@ class Train(Strict):
     # own, unless params say otherwise; the shipped profiles say torch, which trains ~1.7x
     # faster on CPU (its CTC is cheaper over 3,878 classes).
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
+    # The layers' arithmetic while training (saved models are float32 either way): bfloat16
+    # over float32 weights, or float32. auto: bfloat16 on torch where the CPU computes it
+    # natively (AMX or AVX512-BF16), else float32 (training/compute.py).
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
     # Where the weights start: `scratch`; a saved model (PATH.keras, its charset beside it);
     # or a registered version or stage (`prod`, `crnn@v0.3.0`). Its layers are copied and
     # its output rows mapped through the two charsets (training/warm_start.py). A list is
     # tried in order: [prod, models/base/crnn-base.keras] starts from prod once there is one.
     init: list[str] = ["scratch"]
+    # An init model narrower than the model here (fewer filters, LSTM cells or head units;
+    # the same layers) is widened into it, computing what it computed (training/grow.py).
+    # false: such a mismatch is an error naming the layer and both shapes.
+    grow: bool = False
     # Your own labelled lines (a path<TAB>label file or a folder of {id}_{label} images; keep
     # them under data/own/, which the DVC stage depends on), mixed into training so that
     # this share of the lines seen comes from them.
@@ -317,6 +325,10 @@ class Read(Strict):
     # Keras backend for `ocrpipe read` and `evaluate` when KERAS_BACKEND is not set: on CPU,
     # tensorflow's graph mode reads ~1.9x faster than torch's eager LSTM loop.
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
+    # The layers' arithmetic while training (saved models are float32 either way): bfloat16
+    # over float32 weights, or float32. auto: bfloat16 on torch where the CPU computes it
+    # natively (AMX or AVX512-BF16), else float32 (training/compute.py).
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
     batch_size: int = Field(32, ge=1)
 
 

@@ -3,8 +3,10 @@
 - loss: keras.ops.ctc_loss, blank at class 0, each line's real (unpadded) number of frames
 - Adam on a warm-up + cosine schedule, gradient norm clipped
 - every epoch: validation sequence and character accuracy; the best model (by validation
-  character accuracy) is saved, atomically, as the inference model (probabilities out);
-  early stopping; an optional wall-clock budget
+  sequence accuracy, then character accuracy) is saved, atomically, as the inference model
+  (probabilities out; float32, channels last, whatever the compute of training); early
+  stopping; an optional wall-clock budget
+- the compute: bfloat16 where the CPU has it, channels first on torch (training/compute.py)
 - every epoch: a checkpoint of weights, optimizer and epoch (keras BackupAndRestore); a
   run killed at any moment and started again resumes from it; it is removed when training ends
 - curves (loss, val seq_acc, val char_acc) through DVCLive for `dvc plots`
@@ -17,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -29,6 +32,7 @@ from core.params import Params
 from core.paths import SPLIT_CHARSET, charset_path, init_record
 from core.registry import fetch_model, resolve_start, sha256_of
 from training.batches import LineBatches
+from training.compute import PORTABLE, Compute, training_compute
 from training.data import ImageReader, load_lines, to_grey
 from training.infer import Reader
 from training.metrics import scores
@@ -38,23 +42,48 @@ from training.warm_start import warm_start
 
 def ctc_loss(y_true, y_pred):
     """CTC over logits; y_true packs each line's frame count (column 0) and class ids (padded with 0)."""
+    y_pred = ops.cast(y_pred, "float32")  # CTC's sums over long lines in float32, whatever the layers computed in
     frames = ops.cast(y_true[:, 0], "int32")
     targets = ops.cast(y_true[:, 1:], "int32")
     target_lengths = ops.sum(ops.cast(targets > 0, "int32"), axis=1)
     return ops.ctc_loss(targets, y_pred, target_lengths, frames, mask_index=0)
 
 
-class Validation(keras.callbacks.Callback):
-    """Reads the validation lines with the inference model; adds val_seq_acc and val_char_acc to the logs."""
+class PortableModel:
+    """The inference model as saved and read (float32, channels last: any backend reads it),
+    holding the weights of the model training computes with, whatever its compute."""
 
-    def __init__(self, reader: Reader, lines):
+    def __init__(self, params: Params, inference: keras.Model, charset_size: int, compute: Compute):
+        self.inference = inference
+        self.model = inference if compute == PORTABLE else build_crnn(params.model, charset_size)[1]
+
+    def sync(self) -> keras.Model:
+        if self.model is not self.inference:
+            for layer in self.model.layers:
+                if layer.weights:
+                    layer.set_weights(self.inference.get_layer(layer.name).get_weights())
+        return self.model
+
+    def save(self, path: Path) -> None:
+        model = self.sync()
+        with atomic_path(path) as partial:  # never a half-written model under its name
+            model.save(partial)
+
+
+class Validation(keras.callbacks.Callback):
+    """Reads the validation lines with the model as it would be saved; adds val_seq_acc and
+    val_char_acc to the logs."""
+
+    def __init__(self, portable: PortableModel, charset: str, height: int, lines):
         super().__init__()
-        self.reader, self.truths = reader, [line.label for line in lines]
+        self.portable, self.truths = portable, [line.label for line in lines]
+        self.reader = Reader(portable.model, charset, height)
         images = ImageReader()
         self.greys = [to_grey(images.read(line)) for line in lines]
         images.close()
 
     def measure(self) -> dict:
+        self.portable.sync()
         return scores(self.reader.read_arrays(self.greys), self.truths)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -66,9 +95,9 @@ class KeepBest(keras.callbacks.Callback):
     """Saves the inference model whenever validation improves: sequence accuracy first, as the
     gate and the champion comparison judge a model, character accuracy between equals."""
 
-    def __init__(self, inference: keras.Model, path: Path, state: Path, to_beat: tuple = (-1.0, -1.0)):
+    def __init__(self, save: Callable[[Path], None], path: Path, state: Path, to_beat: tuple = (-1.0, -1.0)):
         super().__init__()
-        self.inference, self.path, self.state = inference, path, state
+        self.save, self.path, self.state = save, path, state
         saved = json.loads(state.read_text()) if state.exists() else {}
         self.best = (saved["seq_acc"], saved["char_acc"]) if "seq_acc" in saved else to_beat
 
@@ -77,8 +106,7 @@ class KeepBest(keras.callbacks.Callback):
         self.improved = measured > self.best
         if self.improved:
             self.best = measured
-            with atomic_path(self.path) as partial:  # never a half-written model under its name
-                self.inference.save(partial)
+            self.save(self.path)
             self.state.parent.mkdir(parents=True, exist_ok=True)
             self.state.write_text(json.dumps({"seq_acc": measured[0], "char_acc": measured[1], "epoch": epoch + 1}))
 
@@ -170,13 +198,14 @@ def start_weights(params: Params, train_model: keras.Model, charset: str) -> dic
         path = start.path or fetch_model(
             root, start.commit, p.model_path.resolve().relative_to(root), Path(folder) / p.model_path.name
         )
-        copied = warm_start(train_model, charset, path)
+        copied = warm_start(train_model, charset, path, grow=p.grow)
         record = {**copied, "init": start.named, "version": start.version, "commit": start.commit,
                   "sha256": sha256_of(path)}  # fmt: skip
     origin = f"{start.named} = crnn@{start.version}" if start.version else start.named
     print(
         f"warm start from {origin}: {copied['layers_copied']} layers; characters kept {copied['characters_kept']}, "
         f"added {copied['characters_added']}, dropped {copied['characters_dropped']}"
+        + (f"; grown to the params' sizes: {', '.join(copied['layers_grown'])}" if copied["layers_grown"] else "")
     )
     return record
 
@@ -194,9 +223,12 @@ def _train(params: Params) -> dict:
     charset_file = params.split_dir("train") / SPLIT_CHARSET
     charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
     keras.utils.set_random_seed(p.seed)
-    train_model, inference = build_crnn(params.model, len(charset))
+    compute = training_compute(p.precision, keras.backend.backend())
+    train_model, inference = build_crnn(params.model, len(charset), compute)
+    portable = PortableModel(params, inference, len(charset), compute)
     print(
-        f"CRNN: {inference.count_params():,} parameters, {len(charset)} characters + blank, backend {keras.backend.backend()}"
+        f"CRNN: {inference.count_params():,} parameters, {len(charset)} characters + blank, "
+        f"backend {keras.backend.backend()} ({compute})"
     )
     init = start_weights(params, train_model, charset)
 
@@ -229,8 +261,7 @@ def _train(params: Params) -> dict:
     backup.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
 
-    reader = Reader(inference, charset, height)
-    validation = Validation(reader, val_lines)
+    validation = Validation(portable, charset, height, val_lines)
     to_beat = (-1.0, -1.0)
     write_charset(charset, charset_path(p.model_path), replace=True)
     if init["init"] != "scratch":
@@ -241,9 +272,8 @@ def _train(params: Params) -> dict:
         if not in_place and not resuming:
             # Fine-tuning hands back a model no worse on validation than where it started:
             # the start is the model until an epoch beats it (in place, it already is).
-            with atomic_path(p.model_path) as partial:
-                inference.save(partial)
-    keep_best = KeepBest(inference, p.model_path, backup / "best.json", to_beat)
+            portable.save(p.model_path)
+    keep_best = KeepBest(portable.save, p.model_path, backup / "best.json", to_beat)
     callbacks = [
         FollowEpoch(batches),
         validation,

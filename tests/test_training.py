@@ -362,6 +362,68 @@ def test_torchs_lstm_kernel_computes_what_keras_own_loop_does():
     assert any("bilstm" in variable.path for variable in train_model.trainable_weights)
 
 
+def test_training_computes_what_the_saved_model_reads(tmp_path):
+    """training/compute.py: the model built for training (channels first on torch; bfloat16
+    where the CPU has it) holds the portable model's weights layer by layer and computes its
+    logits: the same in float32, to bfloat16's precision in bfloat16. What training saves is
+    the portable model (float32, channels last) holding the trained weights."""
+    import keras
+
+    from core.charset import write_charset
+    from core.params import Model, load_params
+    from stages.train import PortableModel
+    from training.compute import PORTABLE, Compute
+    from training.infer import Reader
+    from training.model import build_crnn
+
+    model = Model.model_validate({**TINY_MODEL, "head_units": 12})
+    images = np.random.default_rng(2).random((3, 32, 96, 1), dtype=np.float32)
+    keras.utils.set_random_seed(5)
+    portable, _ = build_crnn(model, 40)
+    expected = keras.ops.convert_to_numpy(portable(images))
+
+    def logits_of(compute):
+        train_model, inference = build_crnn(model, 40, compute)
+        for layer in train_model.layers:
+            if layer.weights:
+                layer.set_weights(portable.get_layer(layer.name).get_weights())
+        return train_model, inference, keras.ops.convert_to_numpy(keras.ops.cast(train_model(images), "float32"))
+
+    nchw, inference, logits = logits_of(Compute("float32", channels_first=True))
+    assert [layer.data_format for layer in nchw.layers if layer.name.startswith("conv")] == ["channels_first"] * 4
+    assert np.allclose(logits, expected, atol=1e-5), np.abs(logits - expected).max()
+    _, _, bf16 = logits_of(Compute("mixed_bfloat16", channels_first=True))
+    assert 0 < np.abs(bf16 - expected).max() < 0.03 * np.abs(expected).max()
+    assert (bf16.argmax(-1) == expected.argmax(-1)).mean() > 0.9
+
+    params = load_params(write_params(tmp_path, model=model.model_dump(mode="json")))
+    keras.utils.set_random_seed(6)  # the portable twin starts from other weights: the save must copy them
+    PortableModel(params, inference, 40, Compute("float32", channels_first=True)).save(tmp_path / "saved.keras")
+    write_charset("abcdefghijklmnopqrstuvwxyz0123456789.,;:", tmp_path / "saved.charset.json")
+    saved = Reader.load(tmp_path / "saved.keras").model
+    assert {layer.dtype_policy.name for layer in saved.layers if layer.weights} == {PORTABLE.dtype}
+    assert {layer.data_format for layer in saved.layers if layer.name.startswith(("conv", "pool"))} == {"channels_last"}
+    probabilities = keras.ops.convert_to_numpy(inference(images))
+    assert np.allclose(keras.ops.convert_to_numpy(saved(images)), probabilities, atol=1e-5)
+
+
+def test_bfloat16_is_chosen_only_where_the_cpu_computes_it(tmp_path):
+    from training.compute import cpu_has_native_bf16, training_compute
+
+    plain, amx = tmp_path / "plain", tmp_path / "amx"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw\n")
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not cpu_has_native_bf16(plain) and cpu_has_native_bf16(amx)
+    assert not cpu_has_native_bf16(tmp_path / "missing")
+    native = cpu_has_native_bf16()
+    assert training_compute("auto", "torch").dtype == ("mixed_bfloat16" if native else "float32")
+    assert training_compute("auto", "tensorflow").dtype == "float32"  # bfloat16 measured on torch only
+    assert training_compute("bfloat16", "jax").dtype == "mixed_bfloat16"  # asked for: given
+    assert training_compute("float32", "torch").dtype == "float32"
+    assert training_compute("auto", "torch").channels_first  # torch's own layout
+    assert not training_compute("auto", "tensorflow").channels_first
+
+
 def own_lines_from(tiny, directory, count=6):
     """A path<TAB>label file of real image files (extracted from the tiny test split)."""
     from core.shards import extract

@@ -36,12 +36,12 @@ def saved(tmp_path_factory, small_shard):
     return path, charset, greys
 
 
-def started_from(path, charset, model=MODEL):
+def started_from(path, charset, model=MODEL, grow=False):
     import keras
 
     keras.utils.set_random_seed(2)  # other fresh weights than the saved model's
     train_model, inference = build_crnn(model, len(charset))
-    report = warm_start(train_model, charset, path)
+    report = warm_start(train_model, charset, path, grow=grow)
     return Reader(inference, charset, model.height), report
 
 
@@ -78,6 +78,54 @@ def test_a_layer_of_another_size_is_a_one_line_error_naming_it_and_both_shapes(s
     message = str(error.value)
     assert "\n" not in message and "'bilstm1'" in message and str(path) in message
     assert "16x64" in message and "24x96" in message  # the old and new LSTM sizes in the shapes
+
+
+WIDER = Model.model_validate(
+    {**MODEL.model_dump(), "conv": [{"filters": 8, "pool": "2x2"}, {"filters": 16, "pool": "2x2"},
+                                    {"filters": 24, "pool": "2x1"}, {"filters": 40, "pool": "2x1"}],
+     "lstm_units": 24, "head_units": 20}
+)  # fmt: skip
+
+
+def test_a_narrower_model_grows_into_a_wider_one_computing_what_it_computed(saved):
+    """training/grow.py: wider convolutions, LSTMs and head, the same outputs before any step."""
+    import keras
+    import numpy as np
+
+    path, charset, greys = saved
+    reader, report = started_from(path, charset, WIDER, grow=True)
+    assert report["layers_grown"] == ["conv3", "bn3", "conv4", "bn4", "bilstm1", "bilstm2", "head", "logits"]
+    source = Reader.load(path)
+    batch = np.random.default_rng(0).random((2, 32, 120, 1), dtype=np.float32)
+    expected, grown = (keras.ops.convert_to_numpy(r.model(batch)) for r in (source, reader))
+    assert np.allclose(grown, expected, atol=1e-5), np.abs(grown - expected).max()
+    assert reader.read_arrays(greys) == source.read_arrays(greys)
+
+
+def test_grown_copies_learn_apart(saved):
+    """A copied filter and its original get different gradients (the layers reading them give
+    them unequal shares), so training makes them different units; equal shares would keep
+    them equal for ever."""
+    import numpy as np
+    import torch
+
+    path, charset, _ = saved
+    reader, _ = started_from(path, charset, WIDER, grow=True)
+    kernel = reader.model.get_layer("conv4").kernel
+    weights = kernel.value.detach().numpy()
+    origin = next(k for k in range(16) if np.array_equal(weights[..., k], weights[..., 16]))  # filter 16 is a copy
+    logits = reader.model(torch.rand(2, 32, 64, 1))
+    (gradient,) = torch.autograd.grad((logits * torch.rand(logits.shape)).sum(), [kernel.value])
+    assert not torch.allclose(gradient[..., 16], gradient[..., origin], rtol=1e-3)
+
+
+def test_a_model_cannot_grow_narrower(saved):
+    path, charset, _ = saved
+    narrower = Model.model_validate({**MODEL.model_dump(), "lstm_units": 8})
+    with pytest.raises(WarmStartError) as error:
+        started_from(path, charset, narrower, grow=True)
+    message = str(error.value)
+    assert "\n" not in message and "'bilstm1'" in message and str(path) in message and "16" in message
 
 
 def warm_start_params(directory, init, small_shard, **train):
@@ -120,14 +168,14 @@ def test_the_model_kept_is_the_best_on_sequence_accuracy_then_character_accuracy
     from stages.train import KeepBest
 
     _, inference = build_crnn(MODEL, 10)
-    keep = KeepBest(inference, tmp_path / "m.keras", tmp_path / "best.json", to_beat=(0.50, 0.90))
+    keep = KeepBest(inference.save, tmp_path / "m.keras", tmp_path / "best.json", to_beat=(0.50, 0.90))
     kept = []
     for epoch, (seq, char) in enumerate([(0.48, 0.99), (0.52, 0.88), (0.52, 0.87), (0.52, 0.89), (0.51, 0.95)]):
         keep.on_epoch_end(epoch, {"val_seq_acc": seq, "val_char_acc": char})
         kept += [epoch + 1] if keep.improved else []
     assert kept == [2, 4] and keep.best == (0.52, 0.89)
     assert json.loads((tmp_path / "best.json").read_text()) == {"seq_acc": 0.52, "char_acc": 0.89, "epoch": 4}
-    resumed = KeepBest(inference, tmp_path / "m.keras", tmp_path / "best.json")  # a resumed run knows the best
+    resumed = KeepBest(inference.save, tmp_path / "m.keras", tmp_path / "best.json")  # a resumed run knows the best
     assert resumed.best == (0.52, 0.89) and isinstance(keras.saving.load_model(tmp_path / "m.keras"), keras.Model)
 
 

@@ -8,7 +8,9 @@ the lowest bias the old model gave any character, so it starts as the least like
 class and old characters read exactly as before until training moves it. Any other
 mismatch (a convolution or LSTM of another size) is an error naming the layer and
 both shapes: a silently re-initialised layer is how fine-tuning breaks in other
-toolkits ("shape of head.fc.weight not matched").
+toolkits ("shape of head.fc.weight not matched"). Asked to grow (`train.grow`), a
+narrower init model is first widened to the model's sizes, computing what it computed
+(training/grow.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import InputError
+from training.grow import GrowError
+from training.grow import grow as widen
 
 if TYPE_CHECKING:  # keras is imported only once the command has chosen its backend
     import keras
@@ -30,21 +34,31 @@ class WarmStartError(InputError):
     """The init model does not fit the model in params; the message names the layer and shapes."""
 
 
-def warm_start(model: keras.Model, charset: str, init_path: Path) -> dict:
-    """Copy the weights of the model at init_path into model (whose classes follow charset).
+def warm_start(model: keras.Model, charset: str, init_path: Path, grow: bool = False) -> dict:
+    """Copy the weights of the model at init_path into model (whose classes follow charset),
+    widening them first where the model is wider and grow is asked for.
 
-    Returns what happened: layers copied, characters kept, added and dropped.
+    Returns what happened: layers copied (and grown), characters kept, added and dropped.
     """
     from training.infer import Reader
 
     source = Reader.load(init_path)
     old_index = {c: i + 1 for i, c in enumerate(source.charset)}
-    source_layers = {layer.name: layer for layer in source.model.layers if layer.weights}
+    source_weights = {layer.name: layer.get_weights() for layer in source.model.layers if layer.weights}
+    grown = []
+    if grow:
+        targets = {layer.name: [tuple(w.shape) for w in layer.weights] for layer in model.layers if layer.weights}
+        try:
+            widened = widen(source_weights, targets)
+        except GrowError as error:
+            raise WarmStartError(f"{init_path}: {error}") from None
+        grown = [name for name, weights in widened.items() if _sizes(weights) != _sizes(source_weights[name])]
+        source_weights = widened
     copied = []
     for layer in model.layers:
-        if not layer.weights or layer.name not in source_layers:
+        if not layer.weights or layer.name not in source_weights:
             continue
-        old = [np.asarray(w) for w in source_layers[layer.name].get_weights()]
+        old = [np.asarray(w) for w in source_weights[layer.name]]
         new = layer.get_weights()
         if layer.name == OUTPUT_LAYER:
             old = _map_classes(old, new, charset, old_index, init_path)
@@ -53,16 +67,18 @@ def warm_start(model: keras.Model, charset: str, init_path: Path) -> dict:
             raise WarmStartError(
                 f"{init_path}: layer '{layer.name}' has weights of shapes {_shapes(shapes[0])} there "
                 f"and {_shapes(shapes[1])} in the model of params: sizes differ, cannot warm-start"
+                + ("" if grow else " (an init model narrower than params can grow into it: train.grow: true)")
             )
         layer.set_weights(old)
         copied.append(layer.name)
-    missing = sorted(set(source_layers) - set(copied))
+    missing = sorted(set(source_weights) - set(copied))
     if missing:
         raise WarmStartError(f"{init_path}: layers {missing} have no counterpart in the model of params")
     kept = sum(c in old_index for c in charset)
     return {
         "init": str(init_path),
         "layers_copied": len(copied),
+        "layers_grown": grown,
         "characters_kept": kept,
         "characters_added": len(charset) - kept,
         "characters_dropped": len(source.charset) - kept,
@@ -82,6 +98,10 @@ def _map_classes(old: list[np.ndarray], new: list[np.ndarray], charset: str, old
     mapped_kernel = np.where(fresh[None, :], 0.0, kernel[:, np.maximum(rows, 0)]).astype(kernel.dtype)
     mapped_bias = np.where(fresh, bias[1:].min(), bias[np.maximum(rows, 0)]).astype(bias.dtype)
     return [mapped_kernel, mapped_bias]
+
+
+def _sizes(weights: list[np.ndarray]) -> list[tuple]:
+    return [w.shape for w in weights]
 
 
 def _shapes(shapes: list[tuple]) -> str:
