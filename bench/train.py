@@ -58,7 +58,7 @@ def main() -> None:
 
     from core.charset import read_charset
     from core.paths import SPLIT_CHARSET
-    from stages.train import ctc_loss
+    from stages.train import PortableModel, ctc_loss
     from training.batches import LineBatches
     from training.compute import PORTABLE, training_compute
     from training.data import ImageReader, load_lines, to_grey
@@ -117,7 +117,8 @@ def main() -> None:
         name = f"{Path(path).name} ({'Keras defaults' if plain else compute})"
         row = f"{name:40} {inference.count_params():>10,} parameters  {rate:7.1f} lines/s  {rate / baseline:4.2f}x"
         if args.lines:
-            result = scores(Reader(inference, charset, config.model.height).read_arrays(greys), truths)
+            portable = PortableModel(config, inference, len(charset), compute).sync()  # as `train` validates
+            result = scores(Reader(portable, charset, config.model.height).read_arrays(greys), truths)
             row += f"  after {steps * batch_size:,} lines: val seq_acc {result['seq_acc']:.3f} char_acc {result['char_acc']:.3f}"
         print(row)
 

@@ -325,10 +325,6 @@ class Read(Strict):
     # Keras backend for `ocrpipe read` and `evaluate` when KERAS_BACKEND is not set: on CPU,
     # tensorflow's graph mode reads ~1.9x faster than torch's eager LSTM loop.
     backend: Literal["tensorflow", "torch", "jax"] = "tensorflow"
-    # The layers' arithmetic while training (saved models are float32 either way): bfloat16
-    # over float32 weights, or float32. auto: bfloat16 on torch where the CPU computes it
-    # natively (AMX or AVX512-BF16), else float32 (training/compute.py).
-    precision: Literal["auto", "float32", "bfloat16"] = "auto"
     batch_size: int = Field(32, ge=1)
 
 

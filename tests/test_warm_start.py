@@ -7,7 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import pytest
 import yaml
-from conftest import TINY_MODEL, ocrpipe, write_params
+from conftest import ROOT, TINY_MODEL, ocrpipe, write_params
 
 from core.charset import build_charset
 from core.params import Charset, Model
@@ -126,6 +126,23 @@ def test_a_model_cannot_grow_narrower(saved):
         started_from(path, charset, narrower, grow=True)
     message = str(error.value)
     assert "\n" not in message and "'bilstm1'" in message and str(path) in message and "16" in message
+
+
+def test_the_shipped_profiles_fit_the_shipped_base_model():
+    """params.yaml fine-tunes models/base/crnn-base.keras and params-base.yaml trains it on:
+    both models must have its sizes, or `make run` and the next sitting stop at the warm start."""
+    from core.params import load_params
+
+    base = Reader.load(ROOT / "models" / "base" / "crnn-base.keras")
+    for name in ("params.yaml", "params-base.yaml"):
+        config = load_params(ROOT / name)
+        assert any(entry.endswith("models/base/crnn-base.keras") for entry in config.train.init), name
+        _, model = build_crnn(config.model, len(base.charset))
+        assert _weight_shapes(model) == _weight_shapes(base.model), name
+
+
+def _weight_shapes(model) -> dict:
+    return {layer.name: [tuple(w.shape) for w in layer.weights] for layer in model.layers if layer.weights}
 
 
 def warm_start_params(directory, init, small_shard, **train):
