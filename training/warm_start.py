@@ -62,7 +62,7 @@ def warm_start(model: keras.Model, charset: str, init_path: Path, grow: bool = F
         new = layer.get_weights()
         if layer.name == OUTPUT_LAYER:
             old = _map_classes(old, new, charset, old_index, init_path)
-        shapes = [w.shape for w in old], [w.shape for w in new]
+        shapes = _sizes(old), _sizes(new)
         if shapes[0] != shapes[1]:
             raise WarmStartError(
                 f"{init_path}: layer '{layer.name}' has weights of shapes {_shapes(shapes[0])} there "
