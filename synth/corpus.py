@@ -18,6 +18,10 @@ alone would show the rarest level-1 hanzi once in millions of characters, so a
 share of Chinese words (corpus.zh_rare_share) is a run of hanzi drawn uniformly
 from the charset: a floor under every character's frequency.
 
+Real text seldom shows some charset characters (#, +, &, |, 『』, ～): English lines
+sometimes carry a token with an ASCII symbol drawn uniformly, and Chinese lines use every
+CJK punctuation mark, so each character of the default charset is drawn.
+
 Every label uses only charset characters: word lists are filtered to the
 charset, and a custom file with other characters is an error listing them.
 """
@@ -30,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import wordfreq
 
-from core.charset import outside
+from core.charset import PRINTABLE_ASCII, outside
 from core.errors import InputError
 from core.params import Corpus as CorpusParams
 from core.paths import trdg_asset
@@ -65,9 +69,18 @@ ZH_UNITS = ("元", "件", "个", "次", "天", "年", "公斤", "克", "米", "�
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 ABBREVIATIONS = ("Inc.", "Ltd.", "Co.", "No.", "Dr.", "Mr.", "Mrs.", "St.", "Ave.", "e.g.", "i.e.", "etc.",
                  "U.S.", "U.K.", "a.m.", "p.m.", "vs.", "approx.", "Dept.", "Fig.", "ID", "VAT", "USB", "PDF")  # fmt: skip
+# The printable ASCII characters that are neither letters, digits nor the space; an
+# opening one wraps a word with its closing partner.
+ASCII_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", '"': '"', "'": "'", "`": "`"}
+ASCII_SYMBOLS = tuple(c for c in PRINTABLE_ASCII if not c.isalnum() and c != " " and c not in ")]}>")
+EN_TOKEN_KINDS = 10  # _en_token's kinds of non-word tokens
+# English lines that carry one symbol token: each ASCII symbol then shows in 0.1-0.2% of lines.
+SYMBOL_LINE_SHARE = 0.15
 DOMAINS = ("example.com", "mail.cn", "corp.net", "163.com", "qq.com", "school.edu", "shop.org")
 # Full-width pairs real Chinese text uses, and the half-width forms that often replace them.
-ZH_PAIRS = (("“", "”"), ("（", "）"), ("《", "》"), ("【", "】"), ("「", "」"))
+ZH_PAIRS = (("“", "”"), ("（", "）"), ("《", "》"), ("【", "】"), ("「", "」"), ("‘", "’"), ("『", "』"))
+# Between words: commas most, and the interpunct of transliterated names (哈利·波特) and the dash.
+ZH_SEPARATORS = ("，", "，", "，", "、", "、", "：", "；", "。", "·", "——")
 HALF_WIDTH = {"，": ",", "。": ".", "：": ":", "；": ";", "（": "(", "）": ")", "！": "!", "？": "?"}
 
 
@@ -205,7 +218,7 @@ class Corpus:
 
     def _en_token(self, rng: np.random.Generator, kind: int | None = None) -> str:
         """A token of real English text that is not a word (kind 2: a time, 5: an e-mail address)."""
-        kind = int(rng.integers(9)) if kind is None else kind
+        kind = int(rng.integers(EN_TOKEN_KINDS)) if kind is None else kind
         if kind == 0:
             return f"{int(rng.integers(0, 100_000)):,}" if rng.random() < 0.5 else str(int(rng.integers(0, 1000)))
         if kind == 1:
@@ -234,7 +247,31 @@ class Corpus:
             return f"v{rng.integers(0, 10)}.{rng.integers(0, 20)}.{rng.integers(0, 50)}"
         if kind == 7:
             return str(rng.choice(ABBREVIATIONS))
+        if kind == 8:  # receipt and form fields: Store #0421, +1 (555) 010-2299, 3 x $4.50
+            style = int(rng.integers(3))
+            if style == 0:
+                return f"#{int(rng.integers(0, 100_000)):0{int(rng.integers(1, 6))}d}"
+            if style == 1:
+                return f"+{rng.integers(1, 100)} ({self._digits(rng, 3)}) {self._digits(rng, 3)}-{self._digits(rng, 4)}"
+            return f"{rng.integers(1, 13)} {rng.choice(['x', '@', '*'])} ${rng.uniform(0, 100):.2f}"
         return f"{''.join(chr(65 + int(i)) for i in rng.integers(0, 26, 2))}-{rng.integers(100, 100_000)}"
+
+    def _symbol_token(self, rng: np.random.Generator) -> str:
+        """A word or number with one of ASCII_SYMBOLS drawn uniformly: the floor under the
+        symbols real text seldom shows (without it "#", "+", "&" or "|" would never be drawn)."""
+        symbol = str(rng.choice(ASCII_SYMBOLS))
+
+        def word() -> str:
+            return self.en_words.draw(rng)[0] if rng.random() < 0.6 else str(rng.integers(0, 1000))
+
+        if symbol in ASCII_PAIRS:
+            return f"{symbol}{word()}{ASCII_PAIRS[symbol]}"
+        place = int(rng.integers(4))
+        if place == 0:
+            return f"{symbol}{word()}"
+        if place == 1:
+            return f"{word()}{symbol}"
+        return f"{word()}{symbol}{word()}" if place == 2 else f"{word()} {symbol} {word()}"
 
     def _en(self, rng: np.random.Generator, case: str | None = None) -> str:
         """A sentence (or, for short targets, a phrase) of about the target length."""
@@ -243,6 +280,8 @@ class Corpus:
             words.append(self._en_token(rng) if rng.random() < 0.12 else self._en_word(rng))
             if rng.random() < 0.08 and len(words) > 1:
                 words[-1] += ","
+        if rng.random() < SYMBOL_LINE_SHARE:
+            words.insert(int(rng.integers(len(words) + 1)), self._symbol_token(rng))
         shape = case or str(rng.choice(["sentence", "lower", "title", "upper"], p=[0.55, 0.25, 0.12, 0.08]))
         if shape == "upper":
             words = [w.upper() for w in words]
@@ -272,11 +311,16 @@ class Corpus:
         if kind == 2:
             return f"第{rng.integers(1, 100)}{rng.choice(['章', '条', '页', '期', '号', '名', '次'])}"
         if kind == 3:
-            value = rng.integers(1, 1000) if rng.random() < 0.6 else round(float(rng.uniform(0, 100)), 1)
+            if rng.random() < 0.6:
+                low = int(rng.integers(1, 1000))
+                high = low + int(rng.integers(1, 100))
+                value = f"{low}～{high}" if rng.random() < 0.2 else str(low)  # a range: 3～5天
+            else:
+                value = f"{rng.uniform(0, 100):.1f}"
             return f"{value}{rng.choice(ZH_UNITS)}"
         if kind == 4:
             return f"{rng.integers(0, 24)}:{rng.integers(0, 60):02d}"
-        return f"{rng.uniform(0, 100):.1f}%"
+        return f"{rng.uniform(0, 100):.1f}{rng.choice(['%', '％'])}"
 
     def _zh(self, rng: np.random.Generator) -> str:
         """Frequency-weighted words in clauses; punctuation, quotes and numbers as real text has them."""
@@ -294,7 +338,7 @@ class Corpus:
                 piece = self._zh_word(rng)
             text += piece
             if len(text) < target and rng.random() < (0.4 if spaced else 0.18):
-                text += " " if spaced else str(rng.choice(["，", "，", "、", "：", "；", "。"]))
+                text += " " if spaced else str(rng.choice(ZH_SEPARATORS))
         text = text.rstrip(" ")  # a spaced line may end on its separator
         if len(text) > 3 and rng.random() < 0.35:
             text += str(rng.choice(["。", "。", "！", "？", "；", "…"]))
