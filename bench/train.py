@@ -5,6 +5,7 @@
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --steps 30 --lines 12800
     .venv/bin/python bench/train.py --profile params.yaml --profile params-base.yaml --data data/base/shards/train
     .venv/bin/python bench/train.py --profile params-base.yaml --keras-defaults --data data/base/shards/train
+    .venv/bin/python bench/train.py --profile params-base.yaml --malloc-defaults --data data/base/shards/train
     KERAS_BACKEND=jax python bench/train.py --profile params-full.yaml     # on a GPU worker
 
 Every profile trains on the same batches (the first profile's train shards unless
@@ -17,6 +18,8 @@ Keras 3 does by default: its LSTMs on Keras's own CPU path (a Python loop over f
 torch's kernel: training/torch_lstm.py), float32, channels last. With --init every model
 starts from that saved model (a warm start; grown where a profile is wider: training/grow.py),
 so --lines compares fine-tuning, or a grown model with the one it grew from.
+Memory is kept for reuse as `train` keeps it (training/compute.py); --malloc-defaults leaves
+glibc's allocator as it is. The allocator is one per process: compare that with a second run.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--init", type=Path, help="a saved model every profile warm-starts from")
     parser.add_argument(
+        "--malloc-defaults", action="store_true",
+        help="leave glibc's malloc as it is (training keeps freed memory in the heap: training/compute.py)",
+    )  # fmt: skip
+    parser.add_argument(
         "--data", type=Path, help="a shard folder to train on, its val folder beside it (default: the first profile's)"
     )
     args = parser.parse_args()
@@ -60,7 +67,7 @@ def main() -> None:
     from core.paths import SPLIT_CHARSET
     from stages.train import PortableModel, ctc_loss
     from training.batches import LineBatches
-    from training.compute import PORTABLE, training_compute
+    from training.compute import PORTABLE, keep_freed_memory, training_compute
     from training.data import ImageReader, load_lines, to_grey
     from training.infer import Reader
     from training.metrics import scores
@@ -68,6 +75,8 @@ def main() -> None:
     from training.torch_lstm import keras_own_lstm
     from training.warm_start import warm_start
 
+    if not args.malloc_defaults:
+        keep_freed_memory()  # as `train` does; process-wide, so the comparison is two runs
     p = first.train
     train_dir = args.data or first.split_dir("train")
     charset = read_charset(train_dir / SPLIT_CHARSET)

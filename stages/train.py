@@ -32,7 +32,7 @@ from core.params import Params
 from core.paths import SPLIT_CHARSET, charset_path, init_record
 from core.registry import fetch_model, resolve_start, sha256_of
 from training.batches import LineBatches
-from training.compute import PORTABLE, Compute, training_compute
+from training.compute import PORTABLE, Compute, keep_freed_memory, training_compute
 from training.data import ImageReader, load_lines, to_grey
 from training.infer import Reader
 from training.metrics import scores
@@ -223,6 +223,7 @@ def _train(params: Params) -> dict:
     charset_file = params.split_dir("train") / SPLIT_CHARSET
     charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
     keras.utils.set_random_seed(p.seed)
+    keep_freed_memory()
     compute = training_compute(p.precision, keras.backend.backend())
     train_model, inference = build_crnn(params.model, len(charset), compute)
     portable = PortableModel(params, inference, len(charset), compute)
