@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -439,20 +440,21 @@ print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 def test_freed_memory_is_reused_instead_of_faulted_in_again():
     """A training step frees and reallocates the same large tensors; glibc's default hands
     them back to the kernel and faults them in again every time (training/compute.py)."""
+    plain = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "LD_PRELOAD"))}
     faults = {}
     for mode in ("default", "keep"):
         result = subprocess.run(
             [sys.executable, "-c", FAULTS_OF_REPEATED_ALLOCATIONS, str(ROOT), mode],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, env=plain,
         )  # fmt: skip
         kept, faults[mode] = result.stdout.split()
-        assert kept == str(mode == "keep"), result.stdout  # mallopt exists: this is glibc
-    pages = 20 * 2**26 // 4096
-    assert int(faults["default"]) > pages / 2  # each 64 MB faulted in afresh
-    assert int(faults["keep"]) < pages / 10  # reused
+        assert kept == str(mode == "keep"), result.stdout
+    # 4 KB pages: 327,680 faults against none (huge pages or larger pages make both fewer)
+    assert int(faults["default"]) > 0 and int(faults["keep"]) < int(faults["default"]) / 5, faults
 
 
 def own_lines_from(tiny, directory, count=6):

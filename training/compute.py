@@ -64,12 +64,14 @@ def keep_freed_memory() -> bool:
     of them in again and the kernel zeroes them: 300,000 page faults a second and half of
     the CPU time in the kernel while the base model trained (sitting 10). With mmap off,
     every block comes from the heap, which keeps up to KEPT_FREE of freed memory for the
-    next step: 25.9 -> 38.6 lines/s on the base profile, 20.7 -> 2.0 million page faults
-    (bench/train.py with --malloc-defaults, then without; 2 cores). Returns False where the
-    C library has no mallopt (not glibc)."""
+    next step: 25.9 -> 38.6 lines/s on the base profile as sitting 10 grew it (torch, 2
+    cores), 20.7 -> 2.0 million page faults (bench/train.py with --malloc-defaults, then
+    without). Process-wide and for good: call it in a process that trains. Returns False
+    where the C library has no mallopt (not glibc: macOS, musl, Windows)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows loads no library by None
         return False
     settings = {M_MMAP_MAX: 0, M_TRIM_THRESHOLD: KEPT_FREE, M_TOP_PAD: 64 * 2**20}
-    return all(mallopt(option, value) == 1 for option, value in settings.items())
+    applied = [mallopt(option, value) == 1 for option, value in settings.items()]  # each tried
+    return all(applied)
