@@ -76,7 +76,7 @@ def main() -> None:
     from training.warm_start import warm_start
 
     if not args.malloc_defaults:
-        keep_freed_memory()  # as `train` does; process-wide, so the comparison is two runs
+        keep_freed_memory(keras.backend.backend())  # as `train` does; process-wide, so the comparison is two runs
     p = first.train
     train_dir = args.data or first.split_dir("train")
     charset = read_charset(train_dir / SPLIT_CHARSET)

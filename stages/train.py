@@ -223,8 +223,7 @@ def _train(params: Params) -> dict:
     charset_file = params.split_dir("train") / SPLIT_CHARSET
     charset = read_charset(charset_file) if charset_file.exists() else build_charset(params.charset)
     keras.utils.set_random_seed(p.seed)
-    if keras.backend.backend() == "torch":
-        keep_freed_memory()  # measured on torch (training/compute.py)
+    keep_freed_memory(keras.backend.backend())
     compute = training_compute(p.precision, keras.backend.backend())
     train_model, inference = build_crnn(params.model, len(charset), compute)
     portable = PortableModel(params, inference, len(charset), compute)

@@ -430,7 +430,7 @@ import resource, sys
 import torch
 sys.path.insert(0, sys.argv[1])
 from training.compute import keep_freed_memory
-kept = sys.argv[2] == "keep" and keep_freed_memory()
+kept = sys.argv[2] == "keep" and keep_freed_memory("torch")
 for _ in range(10):  # the heap settles: the first few are faulted in either way
     torch.ones(2**24)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

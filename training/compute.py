@@ -55,7 +55,7 @@ M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4
 KEPT_FREE = 2**30  # free memory the heap may hold before giving it back to the kernel
 
 
-def keep_freed_memory() -> bool:
+def keep_freed_memory(backend: str) -> bool:
     """Let glibc's malloc hand freed tensors' memory to the next step instead of the kernel.
 
     A training step allocates and frees the same feature maps and gradients, many of them
@@ -67,7 +67,10 @@ def keep_freed_memory() -> bool:
     next step: 25.9 -> 38.6 lines/s on the base profile as sitting 10 grew it (torch, 2
     cores), 20.7 -> 2.0 million page faults (bench/train.py with --malloc-defaults, then
     without). Process-wide and for good: call it in a process that trains. Returns False
-    where the C library has no mallopt (not glibc: macOS, musl, Windows)."""
+    where the C library has no mallopt (not glibc: macOS, musl, Windows), and on backends
+    other than torch, where it was not measured."""
+    if backend != "torch":
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError, TypeError):  # TypeError: Windows loads no library by None
