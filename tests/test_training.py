@@ -287,6 +287,40 @@ def test_lines_are_cropped_to_their_text_rows_whatever_the_polarity_and_noise():
     assert crop_to_text(np.zeros((1, 1), np.uint8)).shape == (1, 1)
     # The model sees the text at its height, not the margins: the cropped band scaled to 32 rows.
     assert to_model_input(line, 32).shape == (32, round(300 * 32 / len(expected)))
+    # Training draws the margins above and below apart; the image's own edges bound them.
+    assert np.array_equal(crop_to_text(line, (0.0, 0.0)), line[20:40])
+    assert np.array_equal(crop_to_text(line, (0.5, 0.25)), line[10:45])
+    assert np.array_equal(crop_to_text(line, (2.0, 0.0)), line[0:40])
+
+
+def test_stroke_weight_changes_alike_on_light_and_dark_lines_and_augmented_batches_keep_their_frames(tiny):
+    from core.charset import read_charset
+    from training.batches import LineBatches
+    from training.data import change_stroke_weight, load_lines
+
+    line = np.full((32, 200), 230, np.uint8)
+    line[8:24, 10:190:8] = 20  # strokes 1 px wide, 16 high
+    for ink_is_dark, picture in ((True, line), (False, 255 - line)):
+        ink = (lambda image: image < 125) if ink_is_dark else (lambda image: image > 130)
+        before = ink(picture).sum()
+        assert ink(change_stroke_weight(picture, 1.0)).sum() > 1.5 * before  # bolder: a pixel wider
+        assert ink(change_stroke_weight(picture, -1.0)).sum() < 0.5 * before  # lighter: strokes fade
+        half = change_stroke_weight(picture, 0.5).astype(int)
+        assert np.abs(half - picture).max() == pytest.approx(105, abs=1)  # half way to the full change
+        assert np.array_equal(change_stroke_weight(picture, 0.0), picture)
+
+    # Augmented batches (margins drawn apart above and below, then the changes above) stay
+    # the model's height and leave every label the frames CTC needs.
+    directory, _, _ = tiny
+    lines = load_lines(directory / "shards/train")[:32]
+    charset = read_charset(directory / "models/crnn.charset.json")
+    plain = LineBatches(lines, charset, 32, 8, steps=4)
+    augmented = LineBatches(lines, charset, 32, 8, steps=4, augment_images=True)
+    for i in range(4):
+        (x, y), (x_plain, _) = augmented[i], plain[i]
+        assert x.shape[:2] == (8, 32) and np.isfinite(x).all()
+        assert x.shape != x_plain.shape or not np.array_equal(x, x_plain)
+        assert all(y[row, 0] >= np.count_nonzero(y[row, 1:]) for row in range(len(y)))
 
 
 def test_the_full_profile_is_the_papers_crnn():

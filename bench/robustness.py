@@ -1,0 +1,113 @@
+"""Robustness benchmark: how much a reading moves when the same lines are framed or inked differently.
+
+    .venv/bin/python bench/robustness.py --model models/base/crnn-base.keras
+    .venv/bin/python bench/robustness.py --model OLD.keras --model NEW.keras --peer ppocrv6-small
+    .venv/bin/python bench/robustness.py --data data/base/shards/test --lines 1000
+
+Every line is cropped to its text with margins above and below of 0, 0.1, 0.2 (what reading uses)
+and 0.3 of the text's height, and, at 0.2, its strokes made lighter or bolder by half or all of a
+pixel at 32 px high (training.data.change_stroke_weight). A person reads every variant alike; a
+reader that learned one framing or one weight does not. Each model reads the lines exactly as
+prepared (32 px high); a --peer (PaddleOCR's recognizers, or tesseract: slow) reads the same
+32-px images, to show what a strong reader loses to the same changes. Printed: normalised
+sequence accuracy per variant, overall and per slice (training.metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.read import STARTERS, Skipped, shown, table
+from core.params import SLICES, load_params
+from training.data import (
+    MARGIN_OF_TEXT_HEIGHT,
+    DataError,
+    ImageReader,
+    change_stroke_weight,
+    load_lines,
+    to_grey,
+    to_model_input,
+)
+from training.metrics import metrics
+
+PEERS = [name for name in STARTERS if name != "ours"]
+HEIGHT = 32
+MARGINS = (0.0, 0.1, MARGIN_OF_TEXT_HEIGHT, 0.3)
+WEIGHTS = (-1.0, -0.5, 0.5, 1.0)  # lighter to bolder, at the reading margin
+
+
+def variants(greys: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Each variant's name and the lines as a model gets them (cropped, 32 px high)."""
+    framed = {margin: [to_model_input(grey, HEIGHT, (margin, margin)) for grey in greys] for margin in MARGINS}
+    result = {f"margins {margin:.1f}" + (" (reading)" if margin == MARGIN_OF_TEXT_HEIGHT else ""): lines
+              for margin, lines in framed.items()}  # fmt: skip
+    for amount in WEIGHTS:
+        name = f"strokes {'bolder' if amount > 0 else 'lighter'} x{abs(amount):.1f}"
+        result[name] = [change_stroke_weight(line, amount) for line in framed[MARGIN_OF_TEXT_HEIGHT]]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "external" / "labels.tsv")
+    parser.add_argument("--model", type=Path, action="append", help="a saved model (repeatable)")
+    parser.add_argument("--peer", action="append", default=[], help=f"also one of {', '.join(PEERS)} (repeatable)")
+    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml", help="read.backend for the models")
+    parser.add_argument("--lines", type=int, help="only the first N lines (default: all)")
+    args = parser.parse_args()
+    models = args.model or [ROOT / "models" / "crnn.keras"]
+    unknown = [name for name in args.peer if name not in PEERS]
+    if unknown:
+        parser.error(f"--peer: unknown {', '.join(unknown)}")
+    try:
+        lines = load_lines(args.data)[: args.lines]
+        images = ImageReader()
+        greys = [to_grey(images.read(line)) for line in lines]
+    except DataError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
+    truths = [line.label for line in lines]
+    prepared = variants(greys)
+    print(f"{len(lines)} lines from {shown(args.data)}, {len(prepared)} variants")
+
+    settings = load_params(args.params).read
+    os.environ.setdefault("KERAS_BACKEND", settings.backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from training.infer import Reader
+
+    readers = {}
+    for path in models:
+        reader = Reader.load(path)
+        readers[shown(path)] = lambda inputs, reader=reader: reader.read_inputs(inputs, settings.batch_size)
+    for name in args.peer:
+        try:
+            contender = STARTERS[name](args)
+        except Skipped as reason:
+            print(f"{name}: skipped: {reason}", file=sys.stderr)
+            continue
+        readers[name] = lambda inputs, contender=contender: contender.read([Image.fromarray(x) for x in inputs])
+
+    header = ["variant", *(f"{slice_name}" for slice_name in ("all", *SLICES))]
+    for name, read in readers.items():
+        rows = []
+        for variant, inputs in prepared.items():
+            print(f"{name}: {variant}", file=sys.stderr, flush=True)
+            figures = metrics(read(inputs), truths)
+            per_slice = [figures["slices"][s]["seq_acc_norm"] if figures["slices"][s]["n"] else None for s in SLICES]
+            cells = [figures["seq_acc_norm"], *per_slice]
+            rows.append([variant, *("—" if value is None else f"{value:.3f}" for value in cells)])
+        print(f"\n{name}: normalised sequence accuracy")
+        print(table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
