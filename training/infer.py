@@ -78,12 +78,9 @@ class Reader:
             texts.append("".join(self.charset[c - 1] for c in path[keep]))
         return texts
 
-    def read_arrays(
-        self, greys: list[np.ndarray], batch_size: int = 32, margins: tuple[float, float] | None = None
-    ) -> list[str]:
-        """Texts of grey line images (any size), cropped to their text (with `margins` above and
-        below, a share of the text's height; the default unless given) and scaled to the model height."""
-        return self.read_inputs([to_model_input(grey, self.height, margins) for grey in greys], batch_size)
+    def read_arrays(self, greys: list[np.ndarray], batch_size: int = 32) -> list[str]:
+        """Texts of grey line images (any size), cropped to their text and scaled to the model height."""
+        return self.read_inputs([to_model_input(grey, self.height) for grey in greys], batch_size)
 
     def read_inputs(self, lines: list[np.ndarray], batch_size: int = 32) -> list[str]:
         """Texts of lines already at the model height (to_model_input), batched with lines of similar width."""
