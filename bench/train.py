@@ -19,7 +19,8 @@ torch's kernel: training/torch_lstm.py), float32, channels last. With --init eve
 starts from that saved model (a warm start; grown where a profile is wider: training/grow.py),
 so --lines compares fine-tuning, or a grown model with the one it grew from.
 Memory is kept for reuse as `train` keeps it (training/compute.py); --malloc-defaults leaves
-glibc's allocator as it is. The allocator is one per process: compare that with a second run.
+glibc's allocator as it is. The allocator is one per process: compare that with a second run
+(the last line prints the process's peak resident memory).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -130,6 +132,8 @@ def main() -> None:
             result = scores(Reader(portable, charset, config.model.height).read_arrays(greys), truths)
             row += f"  after {steps * batch_size:,} lines: val seq_acc {result['seq_acc']:.3f} char_acc {result['char_acc']:.3f}"
         print(row)
+    # ru_maxrss is in KiB on Linux: the peak of this process, every profile together.
+    print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")
 
 
 if __name__ == "__main__":
