@@ -86,7 +86,15 @@ def main() -> None:
 
     readers = {}
     for path in models:
-        reader = Reader.load(path)
+        try:
+            reader = Reader.load(path)
+        except (FileNotFoundError, ValueError) as error:
+            print(error, file=sys.stderr)
+            sys.exit(2)
+        if reader.height != HEIGHT:
+            sys.exit(
+                f"{shown(path)}: reads lines {reader.height} px high; this benchmark prepares them {HEIGHT} px high"
+            )
         readers[shown(path)] = lambda inputs, reader=reader: reader.read_inputs(inputs, settings.batch_size)
     for name in args.peer:
         try:
