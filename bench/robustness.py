@@ -92,9 +92,11 @@ def main() -> None:
             print(error, file=sys.stderr)
             sys.exit(2)
         if reader.height != HEIGHT:
-            sys.exit(
-                f"{shown(path)}: reads lines {reader.height} px high; this benchmark prepares them {HEIGHT} px high"
+            print(
+                f"{shown(path)}: reads lines {reader.height} px high; this benchmark prepares them {HEIGHT}",
+                file=sys.stderr,
             )
+            sys.exit(2)
         readers[shown(path)] = lambda inputs, reader=reader: reader.read_inputs(inputs, settings.batch_size)
     for name in args.peer:
         try:

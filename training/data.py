@@ -209,7 +209,7 @@ def change_stroke_weight(grey: np.ndarray, amount: float) -> np.ndarray:
     dark_ink = grey.mean() < np.median(border_of(grey))
     kernel = np.ones((2, 2), np.uint8)
     moved = (cv2.erode if (amount > 0) == dark_ink else cv2.dilate)(grey, kernel).astype(np.float32)
-    return np.round(grey + abs(amount) * (moved - grey)).astype(np.uint8)
+    return np.clip(np.round(grey + abs(amount) * (moved - grey)), 0, 255).astype(np.uint8)
 
 
 def augment(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
