@@ -47,12 +47,14 @@ WEIGHTS = (-1.0, -0.5, 0.5, 1.0)  # lighter to bolder, at the reading margin
 
 def variants(greys: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
     """Each variant's name and the lines as a model gets them (cropped, 32 px high)."""
-    framed = {margin: [to_model_input(grey, HEIGHT, (margin, margin)) for grey in greys] for margin in MARGINS}
-    result = {f"margins {margin:.1f}" + (" (reading)" if margin == MARGIN_OF_TEXT_HEIGHT else ""): lines
-              for margin, lines in framed.items()}  # fmt: skip
+    result = {}
+    for margin in MARGINS:
+        reading = " (reading)" if margin == MARGIN_OF_TEXT_HEIGHT else ""
+        result[f"margins {margin:.1f}{reading}"] = [to_model_input(grey, HEIGHT, (margin, margin)) for grey in greys]
+    as_read = result[f"margins {MARGIN_OF_TEXT_HEIGHT:.1f} (reading)"]
     for amount in WEIGHTS:
         name = f"strokes {'bolder' if amount > 0 else 'lighter'} x{abs(amount):.1f}"
-        result[name] = [change_stroke_weight(line, amount) for line in framed[MARGIN_OF_TEXT_HEIGHT]]
+        result[name] = [change_stroke_weight(line, amount) for line in as_read]
     return result
 
 
@@ -106,7 +108,7 @@ def main() -> None:
             continue
         readers[name] = lambda inputs, contender=contender: contender.read([Image.fromarray(x) for x in inputs])
 
-    header = ["variant", *(f"{slice_name}" for slice_name in ("all", *SLICES))]
+    header = ["variant", "all", *SLICES]
     for name, read in readers.items():
         rows = []
         for variant, inputs in prepared.items():
