@@ -989,8 +989,7 @@ def build(out: Path, per_slice: int, seed: int) -> dict[str, int]:
 
     (out / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     with open(out / "styles.jsonl", "w", encoding="utf-8") as file:
-        for record in records:
-            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     return counts
 
 

@@ -56,10 +56,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.peers import PADDLE_MODELS, cores, tesseract_languages, tesseract_read  # noqa: E402
-from core.params import SLICES  # noqa: E402
-from training.data import DataError, ImageReader, load_lines, to_grey, to_model_input  # noqa: E402
-from training.metrics import metrics, normalise, slice_of  # noqa: E402
+from bench.peers import PADDLE_MODELS, cores, tesseract_languages, tesseract_read
+from core.params import SLICES
+from training.data import DataError, ImageReader, load_lines, to_grey, to_model_input
+from training.metrics import metrics, normalise, slice_of
 
 READERS = ("ours", "tesseract", *PADDLE_MODELS)
 TESSERACT_LANGUAGES = "chi_sim+eng"
@@ -117,7 +117,8 @@ def start_tesseract(args) -> Contender:
     missing = [code for code in TESSERACT_LANGUAGES.split("+") if code not in languages]
     if missing:
         raise Skipped(f"tesseract lacks {', '.join(missing)} (apt-get install tesseract-ocr-chi-sim)")
-    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    probe = subprocess.run(["tesseract", "--version"], check=False, capture_output=True, text=True)
+    version = probe.stdout.split("\n")[0]
     return Contender(
         "tesseract",
         lambda images: tesseract_read(images, TESSERACT_LANGUAGES, psm=7),

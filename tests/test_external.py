@@ -96,7 +96,7 @@ def _debian_pango() -> bool:
     if not DEBIAN_PYTHON.exists():
         return False
     probe = "import gi; gi.require_version('PangoCairo', '1.0'); from gi.repository import PangoCairo; import cairo"
-    return subprocess.run([str(DEBIAN_PYTHON), "-c", probe], capture_output=True).returncode == 0
+    return subprocess.run([str(DEBIAN_PYTHON), "-c", probe], check=False, capture_output=True).returncode == 0
 
 
 @pytest.mark.skipif(not _debian_pango(), reason="Debian's python3 with PyGObject/Pango is not installed")
