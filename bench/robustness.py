@@ -9,8 +9,9 @@ and 0.3 of the text's height, and, at 0.2, its strokes made lighter or bolder by
 pixel at 32 px high (training.data.change_stroke_weight). A person reads every variant alike; a
 reader that learned one framing or one weight does not. Each model reads the lines exactly as
 prepared (32 px high); a --peer (PaddleOCR's recognizers, or tesseract: slow) reads the same
-32-px images, to show what a strong reader loses to the same changes. Printed: normalised
-sequence accuracy per variant, overall and per slice (training.metrics).
+32-px images, to show what a strong reader loses to the same changes. Printed: the lines'
+median stroke width at 32 px per slice (to compare two sets' inking), then normalised sequence
+accuracy per variant, overall and per slice (training.metrics).
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from training.data import (
     MARGIN_OF_TEXT_HEIGHT,
     DataError,
     ImageReader,
+    border_of,
     change_stroke_weight,
     load_lines,
     to_grey,
     to_model_input,
 )
-from training.metrics import metrics
+from training.metrics import metrics, slice_of
 
 PEERS = [name for name in STARTERS if name != "ours"]
 HEIGHT = 32
@@ -56,6 +58,32 @@ def variants(greys: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
         name = f"strokes {'bolder' if amount > 0 else 'lighter'} x{abs(amount):.1f}"
         result[name] = [change_stroke_weight(line, amount) for line in as_read]
     return result
+
+
+def stroke_width(line: np.ndarray) -> float | None:
+    """Mean stroke width in pixels: twice the ink's area over its edge length (a stroke w wide
+    and L long has area wL and edges 2L). Ink is what lies past halfway from the border's
+    colour to the darkest 3% (the lightest, for light text); None for lines with too little
+    contrast to tell."""
+    values = line.astype(np.float32)
+    background = np.median(border_of(line))
+    if values.mean() > background:  # light on dark: measure it as dark on light
+        values, background = 255 - values, 255 - background
+    darkest = np.percentile(values, 3)
+    if background - darkest < 40:
+        return None
+    ink = (values < (background + darkest) / 2).astype(np.int8)
+    edges = np.abs(np.diff(ink, axis=0)).sum() + np.abs(np.diff(ink, axis=1)).sum()
+    return 2 * ink.sum() / max(edges, 1)
+
+
+def stroke_widths(lines: list[np.ndarray], truths: list[str]) -> str:
+    """Median stroke width per slice, as one line of text."""
+    widths = {name: [] for name in SLICES}
+    for line, truth in zip(lines, truths):
+        if (width := stroke_width(line)) is not None:
+            widths[slice_of(truth)].append(width)
+    return ", ".join(f"{name} {np.median(found):.2f}" for name, found in widths.items() if found)
 
 
 def main() -> None:
@@ -80,6 +108,8 @@ def main() -> None:
     truths = [line.label for line in lines]
     prepared = variants(greys)
     print(f"{len(lines)} lines from {shown(args.data)}, {len(prepared)} variants")
+    as_read = prepared[f"margins {MARGIN_OF_TEXT_HEIGHT:.1f} (reading)"]
+    print(f"median stroke width at {HEIGHT} px as read: {stroke_widths(as_read, truths)}")
 
     settings = load_params(args.params).read
     os.environ.setdefault("KERAS_BACKEND", settings.backend)
