@@ -182,6 +182,23 @@ def test_reading_decodes_as_keras_ctc_decode_does(tiny):
     assert reader.decode(reader_paths, [10, 9]) == ["".join(reader.charset[c - 1] for c in p if c > 0) for p in paths]
 
 
+def test_a_line_reads_the_same_alone_and_among_others(small_shard):
+    """Each line is padded to its own width (the backward LSTM reads the padding first), not to
+    its batch's widest line: the text read does not depend on the other lines read with it."""
+    from training.data import ImageReader, load_lines, to_grey, to_model_input
+    from training.infer import READ_WIDTH_STEP, Reader
+
+    reader = Reader.load(ROOT / "models" / "base" / "crnn-base.keras")
+    images = ImageReader()
+    lines = [to_model_input(to_grey(images.read(line)), 32) for line in load_lines(small_shard)[:24]]
+    wide = np.hstack(lines[:12])[:, :1000]  # lines that would pad the others by hundreds of pixels
+    assert len({-(-line.shape[1] // READ_WIDTH_STEP) for line in lines}) > 1
+    alone = [reader.read_inputs([line])[0] for line in lines]
+    assert sum(map(bool, alone)) > 20
+    assert reader.read_inputs([*lines, wide, wide], batch_size=32)[:24] == alone
+    assert reader.read_inputs([wide, *lines[::-1]], batch_size=5)[:0:-1] == alone
+
+
 def test_evaluate_writes_metrics_per_slice_and_an_error_picture(tiny):
     directory, params, _ = tiny
     out = directory / "metrics" / "eval.json"
