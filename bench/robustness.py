@@ -61,10 +61,11 @@ def variants(greys: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
 
 
 def stroke_width(line: np.ndarray) -> float | None:
-    """Mean stroke width in pixels: twice the ink's area over its edge length (a stroke w wide
-    and L long has area wL and edges 2L). Ink is what lies past halfway from the border's
-    colour to the darkest 3% (the lightest, for light text); None for lines with too little
-    contrast to tell."""
+    """Mean stroke width in pixels, roughly: twice the ink's area over its edge length (a
+    stroke w wide and L long has area wL and edges 2L). Stroke ends and stair-stepped diagonal
+    edges make it read low, the more so for short strokes, so compare two sets within a slice,
+    not slices with each other. Ink is what lies past halfway from the border's colour to the
+    darkest 3% (the lightest, for light text); None for lines with too little contrast to tell."""
     values = line.astype(np.float32)
     background = np.median(border_of(line))
     if values.mean() > background:  # light on dark: measure it as dark on light
@@ -72,18 +73,18 @@ def stroke_width(line: np.ndarray) -> float | None:
     darkest = np.percentile(values, 3)
     if background - darkest < 40:
         return None
-    ink = (values < (background + darkest) / 2).astype(np.int8)
+    ink = np.pad(values < (background + darkest) / 2, 1).astype(np.int8)  # ink at the edge has edges too
     edges = np.abs(np.diff(ink, axis=0)).sum() + np.abs(np.diff(ink, axis=1)).sum()
     return 2 * ink.sum() / max(edges, 1)
 
 
 def stroke_widths(lines: list[np.ndarray], truths: list[str]) -> str:
-    """Median stroke width per slice, as one line of text."""
+    """Median stroke width per slice and how many lines had the contrast to measure, as one line of text."""
     widths = {name: [] for name in SLICES}
     for line, truth in zip(lines, truths):
         if (width := stroke_width(line)) is not None:
             widths[slice_of(truth)].append(width)
-    return ", ".join(f"{name} {np.median(found):.2f}" for name, found in widths.items() if found)
+    return ", ".join(f"{name} {np.median(found):.2f} ({len(found)} lines)" for name, found in widths.items() if found)
 
 
 def main() -> None:

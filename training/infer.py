@@ -93,12 +93,12 @@ class Reader:
         that depended on the batch's widest line made a line read differently alone and among
         others (4 of the outside set's 520 lines, sitting-11 base)."""
         texts: list[str] = [""] * len(lines)
-        padded = [-(-line.shape[1] // READ_WIDTH_STEP) * READ_WIDTH_STEP for line in lines]
-        order = np.argsort(padded, kind="stable")
-        for _, same_width in itertools.groupby(order, key=lambda k: padded[k]):
-            same_width = list(same_width)
-            for start in range(0, len(same_width), batch_size):
-                members = same_width[start : start + batch_size]
+        padded_widths = [-(-line.shape[1] // READ_WIDTH_STEP) * READ_WIDTH_STEP for line in lines]
+        order = np.argsort(padded_widths, kind="stable")
+        for _, group in itertools.groupby(order, key=lambda k: padded_widths[k]):
+            padded_alike = list(group)
+            for start in range(0, len(padded_alike), batch_size):
+                members = padded_alike[start : start + batch_size]
                 x = pad_batch([lines[k] for k in members], multiple=READ_WIDTH_STEP)
                 best = keras.ops.convert_to_numpy(self.best_classes.predict_on_batch(x))  # no autograd
                 lengths = [min(-(-lines[k].shape[1] // PIXELS_PER_STEP), best.shape[1]) for k in members]
