@@ -10,7 +10,7 @@ import numpy as np
 
 from core.params import PIXELS_PER_STEP
 from training.data import (
-    TRAINING_MARGINS,
+    TRAINING_MARGIN_RANGE,
     DataError,
     ImageReader,
     Line,
@@ -93,7 +93,7 @@ class LineBatches(keras.utils.PyDataset):
         rng = np.random.default_rng([self.seed, position, 1])
         images = []
         for k in members:
-            margins = tuple(rng.uniform(*TRAINING_MARGINS, size=2)) if self.augment else None
+            margins = tuple(rng.uniform(*TRAINING_MARGIN_RANGE, size=2)) if self.augment else None
             grey = to_model_input(to_grey(self.reader.read(self.lines[k])), self.height, margins)
             if self.augment:
                 changed = augment(grey, rng)

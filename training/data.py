@@ -160,7 +160,9 @@ MARGIN_OF_TEXT_HEIGHT = 0.2
 # apart, so that the model reads text framed tighter or looser alike: sitting 10's model,
 # trained on the fixed margin, read the outside set at 0.500 with none, 0.681 at 0.1, 0.712
 # at 0.2 and 0.681 at 0.3 (bench/robustness.py): the framing alone moved it more than a sitting.
-TRAINING_MARGINS = (0.0, 0.3)
+# 0-0.3 in sitting 11, whose English on the test split fell 0.761 -> 0.717 (cause not found;
+# the stroke-weight changes came in the same sitting); 0.1-0.3 from sitting 12, nearer reading's.
+TRAINING_MARGIN_RANGE = (0.1, 0.3)
 # A band of "text" under a third of the line's height is a rule, a speck or faint text lost
 # in a noisy background far more often than a line (the outside set's texts fill 0.4-1.0 of
 # their images): such lines are left as they are, not stretched up to 3-16x their width.
@@ -215,10 +217,13 @@ def change_stroke_weight(grey: np.ndarray, amount: float) -> np.ndarray:
 def augment(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Light, label-preserving changes for training: stroke weight, width stretch (condensed
     and extended faces), contrast, noise, inversion."""
-    if rng.random() < 0.3:
+    if rng.random() < 0.4:
         # Sitting 10's model, trained without, lost about half its English and Chinese to
         # strokes a pixel bolder or lighter, on lines a person reads as easily (bench/robustness.py).
-        grey = change_stroke_weight(grey, rng.choice([-1, 1]) * rng.uniform(0.25, 1.0))
+        # Bolder twice as often (sitting 12): sitting 11's model read bolder strokes worst (a
+        # pixel bolder 0.502 on the outside set and 0.575 on the test split, lighter 0.642 and
+        # 0.589; models/base/README.md).
+        grey = change_stroke_weight(grey, rng.choice([-1, 1, 1]) * rng.uniform(0.25, 1.0))
     if rng.random() < 0.5:
         width = max(PIXELS_PER_STEP, round(grey.shape[1] * rng.uniform(0.75, 1.25)))
         grey = cv2.resize(grey, (width, grey.shape[0]), interpolation=cv2.INTER_LINEAR)
