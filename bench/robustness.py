@@ -35,6 +35,7 @@ from training.data import (
     ImageReader,
     border_of,
     change_stroke_weight,
+    has_dark_ink,
     load_lines,
     to_grey,
     to_model_input,
@@ -45,18 +46,18 @@ PEERS = [name for name in STARTERS if name != "ours"]
 HEIGHT = 32
 MARGINS = (0.0, 0.1, MARGIN_OF_TEXT_HEIGHT, 0.3)
 WEIGHTS = (-1.0, -0.5, 0.5, 1.0)  # lighter to bolder, at the reading margin
+AS_READ = f"margins {MARGIN_OF_TEXT_HEIGHT:.1f} (reading)"
 
 
 def variants(greys: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
     """Each variant's name and the lines as a model gets them (cropped, 32 px high)."""
     result = {}
     for margin in MARGINS:
-        reading = " (reading)" if margin == MARGIN_OF_TEXT_HEIGHT else ""
-        result[f"margins {margin:.1f}{reading}"] = [to_model_input(grey, HEIGHT, (margin, margin)) for grey in greys]
-    as_read = result[f"margins {MARGIN_OF_TEXT_HEIGHT:.1f} (reading)"]
+        name = AS_READ if margin == MARGIN_OF_TEXT_HEIGHT else f"margins {margin:.1f}"
+        result[name] = [to_model_input(grey, HEIGHT, (margin, margin)) for grey in greys]
     for amount in WEIGHTS:
         name = f"strokes {'bolder' if amount > 0 else 'lighter'} x{abs(amount):.1f}"
-        result[name] = [change_stroke_weight(line, amount) for line in as_read]
+        result[name] = [change_stroke_weight(line, amount) for line in result[AS_READ]]
     return result
 
 
@@ -68,7 +69,7 @@ def stroke_width(line: np.ndarray) -> float | None:
     darkest 3% (the lightest, for light text); None for lines with too little contrast to tell."""
     values = line.astype(np.float32)
     background = np.median(border_of(line))
-    if values.mean() > background:  # light on dark: measure it as dark on light
+    if not has_dark_ink(line):  # light on dark: measure it as dark on light
         values, background = 255 - values, 255 - background
     darkest = np.percentile(values, 3)
     if background - darkest < 40:
@@ -109,8 +110,7 @@ def main() -> None:
     truths = [line.label for line in lines]
     prepared = variants(greys)
     print(f"{len(lines)} lines from {shown(args.data)}, {len(prepared)} variants")
-    as_read = prepared[f"margins {MARGIN_OF_TEXT_HEIGHT:.1f} (reading)"]
-    print(f"median stroke width at {HEIGHT} px as read: {stroke_widths(as_read, truths)}")
+    print(f"median stroke width at {HEIGHT} px as read: {stroke_widths(prepared[AS_READ], truths)}")
 
     settings = load_params(args.params).read
     os.environ.setdefault("KERAS_BACKEND", settings.backend)

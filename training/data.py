@@ -205,10 +205,15 @@ def to_model_input(grey: np.ndarray, height: int, margins: tuple[float, float] |
     return cv2.resize(grey, (width, height), interpolation=interpolation)
 
 
+def has_dark_ink(grey: np.ndarray) -> bool:
+    """Dark text on a light ground: the image is darker on average than its border."""
+    return grey.mean() < np.median(border_of(grey))
+
+
 def change_stroke_weight(grey: np.ndarray, amount: float) -> np.ndarray:
     """Strokes bolder (amount > 0) or lighter (< 0): |amount| (at most 1) of the way to a 2x2
     grey erosion or dilation, whichever thickens the ink (darker or lighter than the border)."""
-    dark_ink = grey.mean() < np.median(border_of(grey))
+    dark_ink = has_dark_ink(grey)
     kernel = np.ones((2, 2), np.uint8)
     moved = (cv2.erode if (amount > 0) == dark_ink else cv2.dilate)(grey, kernel).astype(np.float32)
     return np.clip(np.round(grey + abs(amount) * (moved - grey)), 0, 255).astype(np.uint8)
