@@ -4,6 +4,7 @@ figures go to a metrics JSON (training/metrics.py) and the worst lines to a pict
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -55,13 +56,26 @@ def evaluate(model_path: Path, data: Path, out: Path, batch_size: int = 32) -> d
     reader, lines = Reader.load(model_path), load_lines(data)
     images = ImageReader()
     predictions = []
+    # What was read, not where: a path can hold another drawing of its lines (a split
+    # rendered again by a newer corpus), and figures only compare on the same lines.
+    # Labels and pixels, so a shard, its extracted folder and a listing of it agree.
+    digest = hashlib.sha256()
     with tqdm(total=len(lines), desc="evaluate", unit="line") as bar:
         for start in range(0, len(lines), 512):  # chunks: widths batch well, memory stays flat
             chunk = lines[start : start + 512]
-            predictions += reader.read_arrays([to_grey(images.read(line)) for line in chunk], batch_size)
+            greys = [to_grey(images.read(line)) for line in chunk]
+            for line, grey in zip(chunk, greys):
+                digest.update(f"{line.label}\0{grey.shape}\0".encode())
+                digest.update(grey.tobytes())
+            predictions += reader.read_arrays(greys, batch_size)
             bar.update(len(chunk))
     truths = [line.label for line in lines]
-    result = {"model": str(model_path), "data": str(data), **metrics(predictions, truths)}
+    result = {
+        "model": str(model_path),
+        "data": str(data),
+        "lines_sha256_16": digest.hexdigest()[:16],
+        **metrics(predictions, truths),
+    }
     out = Path(out)
     write_json(out, result)
     error_sheet(lambda i: images.read(lines[i]), predictions, truths, errors_picture(out))

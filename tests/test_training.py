@@ -248,6 +248,14 @@ def test_evaluate_reads_image_folders_and_listing_files_alike(tiny, tmp_path):
     for name in ("folder", "listing"):
         assert results[name]["n"] == results["shard"]["n"]
         assert results[name]["char_acc"] == pytest.approx(results["shard"]["char_acc"])
+        assert results[name]["lines_sha256_16"] == results["shard"]["lines_sha256_16"]
+    listing = tmp_path / "lines" / "labels.tsv"
+    listing.write_text("".join(listing.read_text(encoding="utf-8").splitlines(True)[1:]), encoding="utf-8")
+    out = tmp_path / "one-fewer.json"  # other lines read: another digest
+    ocrpipe(
+        "evaluate", "--model", directory / "models" / "crnn.keras", "--data", listing, "--out", out, "--params", params
+    )
+    assert json.loads(out.read_text(encoding="utf-8"))["lines_sha256_16"] != results["shard"]["lines_sha256_16"]
 
 
 def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
