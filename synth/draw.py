@@ -12,11 +12,12 @@ Beyond trdg: the text is drawn at a size of its own (params render.text_sizes)
 and the finished line resampled to the model height; the text can be condensed,
 widened or slanted like faces the fonts lack; the whole line can be turned with
 its background (a tilted crop), pulled into light perspective, underlined or
-ruled, printed faintly and saved as JPEG.
+ruled, given a drop shadow or an outline, printed faintly and saved as JPEG.
 
 Order of effects: text at its size -> width scale -> slant -> distortion -> skew
-(text only) -> margins -> rule -> background and colour -> rotation (whole line)
--> perspective -> blur -> resize to the height -> JPEG -> light-on-dark inversion.
+(text only) -> margins -> rule -> background and colour -> shadow or outline ->
+rotation (whole line) -> perspective -> blur -> resize to the height -> JPEG ->
+light-on-dark inversion.
 """
 
 from __future__ import annotations
@@ -128,6 +129,52 @@ def pull_corners(image: np.ndarray, rng: np.random.Generator, strength: float) -
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def blend(background: np.ndarray, coverage: np.ndarray, colour) -> np.ndarray:
+    """background * (1 - coverage) + colour * coverage, in 8-bit OpenCV arithmetic."""
+    alpha = cv2.merge([coverage, coverage, coverage])
+    return cv2.add(
+        cv2.multiply(background, 255 - alpha, scale=1 / 255),
+        cv2.multiply(alpha, (*map(float, colour), 0.0), scale=1 / 255),  # a scalar per channel
+    )
+
+
+def outline(ink: np.ndarray, width: float) -> np.ndarray:
+    """The ink grown by a stroke `width` px wide (fractions blend two whole widths)."""
+
+    def grown(radius: int) -> np.ndarray:
+        return cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+
+    share = width - math.floor(width)
+    return cv2.addWeighted(grown(math.floor(width)), 1 - share, grown(math.ceil(width)), share, 0)
+
+
+def shifted(ink: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The ink moved by (dx, dy) px, what leaves the frame cut off."""
+    move = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(ink, move, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def shadow_or_outline(ink: np.ndarray, colour, rng: np.random.Generator, p, scale: float):
+    """What lies under the text, half the time each: (its coverage, its colour, the style entry)."""
+    if rng.random() < 0.5:
+        angle, distance = rng.uniform(0, 2 * math.pi), rng.uniform(0.5, p.shadow_offset) * scale
+        dx, dy = round(distance * math.cos(angle), 2), round(distance * math.sin(angle), 2)
+        opacity = round(float(rng.uniform(0.3, 0.8)), 2)
+        softness = round(float(rng.choice([0, rng.uniform(0.3, 1.0)]) * scale), 2)  # a crisp or a soft shadow
+        under = shifted(ink, dx, dy)
+        if softness:
+            under = cv2.GaussianBlur(under, (0, 0), softness)
+        style = {"kind": "shadow", "dx": dx, "dy": dy, "opacity": opacity, "softness": softness}
+        return (under * opacity).astype(np.uint8), np.full(3, rng.integers(0, 60)), style
+    width = round(float(rng.uniform(p.outline_width.min, p.outline_width.max) * scale), 2)
+    if rng.random() < 0.5:  # a stroke in the text's own colour: faux bold
+        stroke = np.asarray(colour)
+    else:  # a halo: light around dark text, dark around light text
+        dark_text = luminance(np.asarray(colour, float)) < 128
+        stroke = np.full(3, rng.integers(200, 256) if dark_text else rng.integers(0, 56))
+    return outline(ink, width), stroke, {"kind": "outline", "width": width, "colour": [int(c) for c in stroke]}
+
+
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """The RGB image after a round trip through JPEG at `quality`."""
     _, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -236,12 +283,11 @@ class Renderer:
                 colour = np.zeros(3, np.int64) if paper >= 128 else np.full(3, 255)
             style["low_contrast"] = False
         style["colour"] = [int(c) for c in colour]
-        # background * (1 - alpha) + colour * alpha, in 8-bit OpenCV arithmetic
-        alpha = cv2.merge([alpha, alpha, alpha])
-        image = cv2.add(
-            cv2.multiply(background, 255 - alpha, scale=1 / 255),
-            cv2.multiply(alpha, (*map(float, colour), 0.0), scale=1 / 255),  # a scalar per channel
-        )
+        style["effect"] = None
+        if p.effect_probability and rng.random() < p.effect_probability:
+            under, under_colour, style["effect"] = shadow_or_outline(alpha, colour, rng, p, scale)
+            background = blend(background, under, under_colour)
+        image = blend(background, alpha, colour)
 
         if style["rotation"]:
             matrix = cv2.getRotationMatrix2D((width / 2, height / 2), style["rotation"], 1.0)

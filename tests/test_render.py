@@ -11,7 +11,7 @@ from core.paths import trdg_asset
 from core.shards import Shard, verify
 from stages.render import plan_split, render_split, shard_seed
 from synth.corpus import EN_TOKEN_KINDS, CorpusError
-from synth.draw import Renderer, slant, stretch
+from synth.draw import Renderer, outline, shifted, slant, stretch
 from synth.trdg_compat import patch_trdg
 
 
@@ -270,7 +270,7 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
                 "text_sizes": [14, 64], "rotate_probability": 1, "perspective_probability": 1,
                 "rule_probability": 1, "jpeg_probability": 1, "low_contrast_probability": 0.5,
                 "character_spacing": {"min": -2, "max": 3}, "margin_horizontal": {"min": 0, "max": 24},
-                "slant_probability": 0.5, "width_scale_probability": 0.5,
+                "slant_probability": 0.5, "width_scale_probability": 0.5, "effect_probability": 0.5,
                 "backgrounds": {"plain": 0, "gaussian": 0, "quasicrystal": 0, "image": 0, "gradient": 1, "texture": 1},
             },
         )
@@ -290,6 +290,8 @@ def test_the_realistic_styles_are_each_drawn(tmp_path):
     assert sum(a > 0 for a in slants) > 2 * sum(a < 0 for a in slants)
     assert 20 < sum(s["width_scale"] != 1 for s in styles) < 60
     assert min(s["width_scale"] for s in styles) < 0.85 and max(s["width_scale"] for s in styles) > 1.15
+    effects = [s["effect"] for s in styles if s["effect"]]
+    assert 20 < len(effects) < 60 and {e["kind"] for e in effects} == {"shadow", "outline"}
     for sample in samples:  # faint or not, text stays darker than light paper (lighter when inverted)
         grey = sample.image.mean(axis=2)
         assert (np.median(grey) > 110) != sample.style["inverted"], sample.style
@@ -316,6 +318,19 @@ def test_slant_leans_the_top_right_and_stretch_keeps_the_height():
     assert stretch(bar, 0.5).shape == (40, 15) and stretch(bar, 1.5).shape == (40, 45)
 
 
+def test_an_outline_grows_the_ink_and_a_shadow_moves_it():
+    ink = np.zeros((40, 60), np.uint8)
+    ink[10:30, 20:24] = 255  # a vertical stroke, 4 px wide
+    widths = [np.flatnonzero(outline(ink, width)[20] > 127).size for width in (0, 1, 2)]
+    assert widths == [4, 6, 8]  # a stroke of 1 px on each side, then 2
+    half = outline(ink, 1.5)[20]
+    assert np.array_equal(half > 0, outline(ink, 2)[20] > 0)
+    assert half[18] == half[25] == 128  # the outer pixels half-covered
+    moved = shifted(ink, 3, -2)
+    assert np.array_equal(moved[8:28, 23:27], ink[10:30, 20:24]) and moved.sum() == ink.sum()
+    assert shifted(ink, 50, 0).sum() == 0  # moved out of the frame: cut off
+
+
 def test_a_style_at_probability_0_takes_nothing_from_the_random_stream(tmp_path):
     """Params from before slant and width existed (probability 0) keep the lines they drew;
     a vanishing probability, which draws a number but never applies, shifts everything after."""
@@ -327,11 +342,12 @@ def test_a_style_at_probability_0_takes_nothing_from_the_random_stream(tmp_path)
     off = renderer("off", slant_probability=0, width_scale_probability=0)
     off_other_ranges = renderer("ranges", slant_probability=0, width_scale_probability=0, slant_degrees=20,
                                 width_scale={"min": 0.5, "max": 2})  # fmt: skip
-    drawing = renderer("drawing", slant_probability=1e-300, width_scale_probability=1e-300)
+    drawing = renderer("drawing", slant_probability=1e-300, width_scale_probability=1e-300, effect_probability=1e-300)
     shifted = 0
     for i in range(20):
         a, b, c = off.sample(7, i), off_other_ranges.sample(7, i), drawing.sample(7, i)
         assert a.label == b.label == c.label and np.array_equal(a.image, b.image)
         assert a.style["slant"] == c.style["slant"] == 0 and a.style["width_scale"] == c.style["width_scale"] == 1
+        assert a.style["effect"] is c.style["effect"] is None
         shifted += not np.array_equal(a.image, c.image)
     assert shifted >= 15
