@@ -168,11 +168,11 @@ class Render(Strict):
     jpeg_probability: float = Field(0.0, ge=0, le=1)
     jpeg_quality: IntRange = IntRange(min=20, max=90)
     # Type set off its background, as on signs, screens and packaging: a drop shadow (the ink
-    # again beneath it, offset by up to shadow_offset px and fainter) or an outline (a stroke
-    # of outline_width px around the glyphs, in the text's colour, which is faux bold, or a
-    # contrasting one). Pixels at 32 px text; half of the lines with an effect get each.
+    # again beneath it, dark and partly transparent, offset by shadow_offset px) or an outline
+    # (a stroke of outline_width px around the glyphs, in the text's colour, which is faux
+    # bold, or a halo on the paper's side). Pixels at 32 px text; half the effects are each.
     effect_probability: float = Field(0.0, ge=0, le=1)
-    shadow_offset: float = Field(3.0, ge=0.5, le=8)
+    shadow_offset: Range = Range(min=0.5, max=3.0)
     outline_width: Range = Range(min=0.5, max=2.5)
     backgrounds: Backgrounds = Backgrounds()
 
@@ -184,8 +184,9 @@ class Render(Strict):
             raise ValueError("jpeg_quality runs from 1 to 100")
         if not 0.25 <= self.width_scale.min <= self.width_scale.max <= 4:
             raise ValueError("width_scale must lie between 0.25 and 4")
-        if not 0 < self.outline_width.min <= self.outline_width.max <= 8:
-            raise ValueError("outline_width must lie between 0 (excluded) and 8 px")
+        for name in ("shadow_offset", "outline_width"):
+            if not 0 < getattr(self, name).min <= getattr(self, name).max <= 8:
+                raise ValueError(f"{name} must lie between 0 (excluded) and 8 px")
         return self
 
 

@@ -58,22 +58,23 @@ def evaluate(model_path: Path, data: Path, out: Path, batch_size: int = 32) -> d
     predictions = []
     # What was read, not where: a path can hold another drawing of its lines (a split
     # rendered again by a newer corpus), and figures only compare on the same lines.
-    # Labels and pixels, so a shard, its extracted folder and a listing of it agree.
-    digest = hashlib.sha256()
+    # Labels and pixels, in any order: a shard, its extracted folder and a listing agree.
+    line_digests = []
     with tqdm(total=len(lines), desc="evaluate", unit="line") as bar:
         for start in range(0, len(lines), 512):  # chunks: widths batch well, memory stays flat
             chunk = lines[start : start + 512]
             greys = [to_grey(images.read(line)) for line in chunk]
-            for line, grey in zip(chunk, greys):
-                digest.update(f"{line.label}\0{grey.shape}\0".encode())
-                digest.update(grey.tobytes())
+            line_digests += [
+                hashlib.sha256(f"{line.label}\0{grey.shape}\0".encode() + grey.tobytes()).digest()
+                for line, grey in zip(chunk, greys)
+            ]
             predictions += reader.read_arrays(greys, batch_size)
             bar.update(len(chunk))
     truths = [line.label for line in lines]
     result = {
         "model": str(model_path),
         "data": str(data),
-        "lines_sha256_16": digest.hexdigest()[:16],
+        "lines_sha256_16": hashlib.sha256(b"".join(sorted(line_digests))).hexdigest()[:16],
         **metrics(predictions, truths),
     }
     out = Path(out)

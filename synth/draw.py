@@ -154,25 +154,30 @@ def shifted(ink: np.ndarray, dx: float, dy: float) -> np.ndarray:
     return cv2.warpAffine(ink, move, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
-def shadow_or_outline(ink: np.ndarray, colour, rng: np.random.Generator, p, scale: float):
-    """What lies under the text, half the time each: (its coverage, its colour, the style entry)."""
+def shadow_or_outline(text: np.ndarray, colour, paper: float, rng: np.random.Generator, p, scale: float):
+    """What lies under the text, half the time each: (its coverage, its colour, the style entry).
+
+    A shadow is dark and partly transparent (a light one on light-on-dark lines, once inverted);
+    an outline takes the text's colour (faux bold) or the paper's side of it (a halo).
+    """
     if rng.random() < 0.5:
-        angle, distance = rng.uniform(0, 2 * math.pi), rng.uniform(0.5, p.shadow_offset) * scale
+        angle, distance = rng.uniform(0, 2 * math.pi), rng.uniform(p.shadow_offset.min, p.shadow_offset.max) * scale
         dx, dy = round(distance * math.cos(angle), 2), round(distance * math.sin(angle), 2)
         opacity = round(float(rng.uniform(0.3, 0.8)), 2)
-        softness = round(float(rng.choice([0, rng.uniform(0.3, 1.0)]) * scale), 2)  # a crisp or a soft shadow
-        under = shifted(ink, dx, dy)
+        softness = round(float(rng.uniform(0.3, 1.0) * scale), 2) if rng.random() < 0.5 else 0.0  # crisp or soft
+        under = shifted(text, dx, dy)
         if softness:
             under = cv2.GaussianBlur(under, (0, 0), softness)
+        shade = np.full(3, rng.integers(0, 60))
         style = {"kind": "shadow", "dx": dx, "dy": dy, "opacity": opacity, "softness": softness}
-        return (under * opacity).astype(np.uint8), np.full(3, rng.integers(0, 60)), style
+        return (under * opacity).astype(np.uint8), shade, style | {"colour": [int(c) for c in shade]}
     width = round(float(rng.uniform(p.outline_width.min, p.outline_width.max) * scale), 2)
     if rng.random() < 0.5:  # a stroke in the text's own colour: faux bold
         stroke = np.asarray(colour)
-    else:  # a halo: light around dark text, dark around light text
-        dark_text = luminance(np.asarray(colour, float)) < 128
-        stroke = np.full(3, rng.integers(200, 256) if dark_text else rng.integers(0, 56))
-    return outline(ink, width), stroke, {"kind": "outline", "width": width, "colour": [int(c) for c in stroke]}
+    else:  # a halo on the paper's side of the text: light around darker text, dark around lighter
+        darker_text = float(luminance(np.asarray(colour, float))) < paper
+        stroke = np.full(3, rng.integers(200, 256) if darker_text else rng.integers(0, 56))
+    return outline(text, width), stroke, {"kind": "outline", "width": width, "colour": [int(c) for c in stroke]}
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -256,6 +261,7 @@ class Renderer:
         # The ink, and any rule, as coverage over the whole line, laid over the background at once.
         alpha = np.zeros((height, width), np.uint8)
         alpha[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+        text = alpha.copy()  # a shadow or an outline follows the text, not a rule
         style["rule"] = None
         if rng.random() < p.rule_probability:
             style["rule"] = str(rng.choice(["underline", "above", "below"]))
@@ -285,7 +291,7 @@ class Renderer:
         style["colour"] = [int(c) for c in colour]
         style["effect"] = None
         if p.effect_probability and rng.random() < p.effect_probability:
-            under, under_colour, style["effect"] = shadow_or_outline(alpha, colour, rng, p, scale)
+            under, under_colour, style["effect"] = shadow_or_outline(text, colour, paper, rng, p, scale)
             background = blend(background, under, under_colour)
         image = blend(background, alpha, colour)
 

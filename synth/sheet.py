@@ -28,6 +28,7 @@ def describe_style(font: str, style: dict) -> str:
         get("perspective") and "perspective",
         get("distortion") and f"{get('distortion')} distortion",
         get("rule"),
+        get("effect") and get("effect")["kind"],
         get("low_contrast") and "faint",
         get("blur") and f"blur {get('blur')}",
         get("jpeg") and f"JPEG q{get('jpeg')}",

@@ -1,3 +1,4 @@
+import json
 import re
 
 import numpy as np
@@ -6,12 +7,12 @@ from conftest import ocrpipe, write_params
 from PIL import Image, ImageFont
 
 from core.charset import CJK_PUNCTUATION, PRINTABLE_ASCII, build_charset, gb2312_hanzi, read_charset
-from core.params import Charset, Params, ParamsError, Rounds, load_params
+from core.params import Charset, Params, ParamsError, Render, Rounds, load_params
 from core.paths import trdg_asset
 from core.shards import Shard, verify
 from stages.render import plan_split, render_split, shard_seed
 from synth.corpus import EN_TOKEN_KINDS, CorpusError
-from synth.draw import Renderer, outline, shifted, slant, stretch
+from synth.draw import Renderer, outline, shadow_or_outline, shifted, slant, stretch
 from synth.trdg_compat import patch_trdg
 
 
@@ -331,6 +332,29 @@ def test_an_outline_grows_the_ink_and_a_shadow_moves_it():
     assert shifted(ink, 50, 0).sum() == 0  # moved out of the frame: cut off
 
 
+def test_a_shadow_lies_offset_under_the_text_and_a_halo_on_the_papers_side():
+    text = np.zeros((40, 80), np.uint8)
+    text[10:30, 30:34] = 255
+    drawn = {"shadow": [], "outline": []}
+    for seed in range(40):
+        for paper, colour in ((230.0, 20), (40.0, 200)):  # dark text on light paper, and the reverse
+            under, shade, style = shadow_or_outline(text, np.full(3, colour), paper, np.random.default_rng(seed), Render(), 1.0)  # fmt: skip
+            assert json.loads(json.dumps(style)) == style  # shard metadata
+            drawn[style["kind"]].append((paper, colour, under, shade, style))
+    assert len(drawn["shadow"]) > 20 and len(drawn["outline"]) > 20
+    for _, _, under, shade, style in drawn["shadow"]:
+        assert 0.5 <= np.hypot(style["dx"], style["dy"]) <= 3.01 and shade.max() < 60
+        assert under.max() <= 0.8 * 255 + 1  # partly transparent
+        rows, columns = np.indices(under.shape)
+        centre = [(axis * under).sum() / under.sum() for axis in (columns, rows)]
+        assert np.allclose(centre, [31.5 + style["dx"], 19.5 + style["dy"]], atol=0.05)  # the text's centre, moved
+    for paper, colour, under, stroke, style in drawn["outline"]:
+        assert (under >= text).all() and (under > 0).sum() > (text > 0).sum()
+        halo = stroke[0] != colour
+        assert not halo or (stroke[0] >= 200 if paper > colour else stroke[0] < 56)
+    assert {stroke[0] != colour for _, colour, _, stroke, _ in drawn["outline"]} == {True, False}
+
+
 def test_a_style_at_probability_0_takes_nothing_from_the_random_stream(tmp_path):
     """Params from before slant and width existed (probability 0) keep the lines they drew;
     a vanishing probability, which draws a number but never applies, shifts everything after."""
@@ -341,7 +365,8 @@ def test_a_style_at_probability_0_takes_nothing_from_the_random_stream(tmp_path)
 
     off = renderer("off", slant_probability=0, width_scale_probability=0)
     off_other_ranges = renderer("ranges", slant_probability=0, width_scale_probability=0, slant_degrees=20,
-                                width_scale={"min": 0.5, "max": 2})  # fmt: skip
+                                width_scale={"min": 0.5, "max": 2}, shadow_offset={"min": 1, "max": 5},
+                                outline_width={"min": 1, "max": 4})  # fmt: skip
     drawing = renderer("drawing", slant_probability=1e-300, width_scale_probability=1e-300, effect_probability=1e-300)
     shifted = 0
     for i in range(20):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import OCRPIPE, ROOT, TINY_MODEL, ocrpipe, write_params
-from PIL import Image
+from PIL import Image, ImageOps
 
 
 @pytest.fixture(scope="module")
@@ -234,28 +234,28 @@ def test_evaluate_writes_metrics_per_slice_and_an_error_picture(tiny):
 def test_evaluate_reads_image_folders_and_listing_files_alike(tiny, tmp_path):
     directory, params, _ = tiny
     ocrpipe("shards", "extract", directory / "shards" / "test" / "shard-00000.tar", tmp_path / "lines")
-    results = {}
-    for name, data in (
-        ("shard", directory / "shards" / "test"),
-        ("folder", tmp_path / "lines"),
-        ("listing", tmp_path / "lines" / "labels.tsv"),
-    ):
+
+    def evaluated(name, data):
         out = tmp_path / f"{name}.json"
         ocrpipe(
             "evaluate", "--model", directory / "models" / "crnn.keras", "--data", data, "--out", out, "--params", params
         )
-        results[name] = json.loads(out.read_text(encoding="utf-8"))
-    for name in ("folder", "listing"):
-        assert results[name]["n"] == results["shard"]["n"]
-        assert results[name]["char_acc"] == pytest.approx(results["shard"]["char_acc"])
-        assert results[name]["lines_sha256_16"] == results["shard"]["lines_sha256_16"]
+        return json.loads(out.read_text(encoding="utf-8"))
+
     listing = tmp_path / "lines" / "labels.tsv"
-    listing.write_text("".join(listing.read_text(encoding="utf-8").splitlines(True)[1:]), encoding="utf-8")
-    out = tmp_path / "one-fewer.json"  # other lines read: another digest
-    ocrpipe(
-        "evaluate", "--model", directory / "models" / "crnn.keras", "--data", listing, "--out", out, "--params", params
-    )
-    assert json.loads(out.read_text(encoding="utf-8"))["lines_sha256_16"] != results["shard"]["lines_sha256_16"]
+    shard = evaluated("shard", directory / "shards" / "test")
+    folder, listed = evaluated("folder", tmp_path / "lines"), evaluated("listing", listing)
+    for result in (folder, listed):
+        assert result["n"] == shard["n"]
+        assert result["char_acc"] == pytest.approx(shard["char_acc"])
+        assert result["lines_sha256_16"] == shard["lines_sha256_16"]
+    # What was read is named by its lines, not their order; one line drawn otherwise is other lines.
+    rows = listing.read_text(encoding="utf-8").splitlines(True)
+    listing.write_text("".join(rows[::-1]), encoding="utf-8")
+    assert evaluated("reordered", listing)["lines_sha256_16"] == shard["lines_sha256_16"]
+    first = tmp_path / "lines" / rows[0].split("\t")[0]
+    ImageOps.invert(Image.open(first).convert("L")).save(first)
+    assert evaluated("redrawn", listing)["lines_sha256_16"] != shard["lines_sha256_16"]
 
 
 def test_read_handles_odd_modes_sizes_and_broken_files(tiny, tmp_path):
