@@ -29,7 +29,7 @@ import numpy as np
 
 from core.charset import build_charset
 from core.errors import InputError
-from core.params import Params
+from core.params import Params, Render
 from core.shards import Sample
 from synth.backgrounds import BackgroundPool
 from synth.corpus import Corpus
@@ -154,7 +154,7 @@ def shifted(ink: np.ndarray, dx: float, dy: float) -> np.ndarray:
     return cv2.warpAffine(ink, move, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
-def shadow_or_outline(text: np.ndarray, colour, paper: float, rng: np.random.Generator, p, scale: float):
+def shadow_or_outline(text: np.ndarray, colour, paper: float, rng: np.random.Generator, p: Render, scale: float):
     """What lies under the text, half the time each: (its coverage, its colour, the style entry).
 
     A shadow is dark and partly transparent (a light one on light-on-dark lines, once inverted);
@@ -175,7 +175,7 @@ def shadow_or_outline(text: np.ndarray, colour, paper: float, rng: np.random.Gen
     if rng.random() < 0.5:  # a stroke in the text's own colour: faux bold
         stroke = np.asarray(colour)
     else:  # a halo on the paper's side of the text: light around darker text, dark around lighter
-        darker_text = float(luminance(np.asarray(colour, float))) < paper
+        darker_text = float(luminance(colour)) < paper
         stroke = np.full(3, rng.integers(200, 256) if darker_text else rng.integers(0, 56))
     return outline(text, width), stroke, {"kind": "outline", "width": width, "colour": [int(c) for c in stroke]}
 
