@@ -37,6 +37,9 @@ def render(
         list[str] | None, typer.Option(help="render every shard of this split from params (repeatable)")
     ] = None,
     jobs: Annotated[int, typer.Option(min=0, help="processes for --split (0: params, then one per core)")] = 0,
+    first_shard: Annotated[
+        int, typer.Option(min=0, help="with --split: only shards from this index on (a sitting's new shards)")
+    ] = 0,
     params: ParamsOption = None,
 ):
     """Render labelled text-line images into shards."""
@@ -55,7 +58,7 @@ def render(
     for name in split:
         if name not in type(config.shards.splits).model_fields:
             raise typer.BadParameter(f"unknown split {name!r}; params define {list(config.shards.splits.model_fields)}")
-        paths = render_split(config, name, jobs or None)
+        paths = render_split(config, name, jobs or None, first_shard)
         typer.echo(f"{name}: {len(paths)} shard(s) in {config.split_dir(name)}")
 
 

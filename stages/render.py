@@ -103,10 +103,11 @@ def _is_current(path: Path, params: Params, seed: int) -> bool:
     return all(meta.get(key) == value for key, value in wanted.items())
 
 
-def plan_split(params: Params, split: str) -> list[tuple[Path, int, int]]:
-    """The shards of a split still to render (missing, or rendered from other params).
+def plan_split(params: Params, split: str, first: int = 0) -> list[tuple[Path, int, int]]:
+    """The shards of a split still to render (missing, or rendered from other params), from
+    shard `first` on: a base-model sitting draws only the new shards it trains on.
 
-    Shards beyond the count in params are removed here, so the folder holds exactly the split.
+    Shards beyond the count in params are removed here, so the folder holds no more than the split.
     """
     wanted = split_shards(params, split)
     keep = {path for path, _, _ in wanted}
@@ -114,7 +115,7 @@ def plan_split(params: Params, split: str) -> list[tuple[Path, int, int]]:
     for extra in sorted(directory.glob("shard-*.tar")) if directory.exists() else []:
         if extra not in keep:
             extra.unlink()
-    return [(path, seed, first_id) for path, seed, first_id in wanted if not _is_current(path, params, seed)]
+    return [(path, seed, first_id) for path, seed, first_id in wanted[first:] if not _is_current(path, params, seed)]
 
 
 _progress = None  # in a render worker: the parent's progress queue
@@ -144,11 +145,12 @@ def _render_job(params_json: str, path: Path, seed: int, first_id: int) -> dict:
         os._exit(1)
 
 
-def render_split(params: Params, split: str, jobs: int | None = None) -> list[Path]:
-    """Render every missing or stale shard of a split (plan_split), one process per shard,
-    with one progress bar. The Prefect render flow maps the same plan over tasks instead."""
-    wanted = split_shards(params, split)
-    todo = plan_split(params, split)
+def render_split(params: Params, split: str, jobs: int | None = None, first: int = 0) -> list[Path]:
+    """Render every missing or stale shard of a split from shard `first` on (plan_split), one
+    process per shard, with one progress bar. The Prefect render flow maps the same plan over
+    tasks instead."""
+    wanted = split_shards(params, split)[first:]
+    todo = plan_split(params, split, first)
     if not todo:
         return [path for path, _, _ in wanted]
     jobs = jobs or params.shards.jobs or os.cpu_count() or 1

@@ -137,6 +137,15 @@ def test_render_split_uses_processes_keeps_current_shards_and_drops_extra_ones(t
         "shard-00001.tar",
     ]
 
+    # a sitting's new shards alone (--first-shard): the ones before it are neither drawn nor removed
+    (new,) = render_split(with_train_shards(params, 4), "train", first=3)
+    assert new.name == "shard-00003.tar" and [row["id"] for row in Shard(new).index] == list(range(60, 80))
+    assert sorted(p.name for p in (tmp_path / "shards" / "train").glob("*.tar")) == [
+        "shard-00000.tar",
+        "shard-00001.tar",
+        "shard-00003.tar",
+    ]
+
 
 def test_render_workers_die_with_a_killed_parent_and_leave_no_partial_shard(tmp_path):
     """SIGKILL to `ocrpipe render` (nothing of it can clean up): its workers stop too, and every
