@@ -5,6 +5,7 @@
     .venv/bin/python bench/read.py --data /tmp/t.tar --readers tesseract,ppocrv6-small
     .venv/bin/python bench/read.py --readers ours,ppocrv6-tiny --latency
     .venv/bin/python bench/read.py --by-density        # also: accuracy by how tightly the text is set
+    .venv/bin/python bench/read.py --by-style          # also: accuracy by the outside set's styles.jsonl
 
 --data takes whatever training.data.load_lines reads: a `path<TAB>label` file, a shard, a folder of
 shards, a folder of `{id}_{label}` images. Readers (--readers, comma-separated; default all):
@@ -34,7 +35,10 @@ its first answer (Tesseract: a one-line process). --latency adds, for the in-pro
 best of 3 further passes (warm) and the latency of one line alone (first 100 lines). --by-density adds
 each reader's normalised sequence accuracy on the Latin lines (digits and en slices) by pixels per
 character once the line is cropped to its text and scaled to 32 px high (condensed faces and tight
-spacing on the left; our model has one frame per 4 px).
+spacing on the left; our model has one frame per 4 px). --by-style adds the same figure by how each
+line was drawn, from the styles.jsonl bench/external.py writes beside its labels.tsv: the effect
+(none, outline, shadow), the slice in an upright or an italic (or oblique) face, and each face family
+drawing at least STYLE_FAMILY_MIN lines.
 """
 
 from __future__ import annotations
@@ -224,6 +228,44 @@ def density_table(results: dict, pictures: list, truths: list[str]) -> str:
     return table(header, rows)
 
 
+STYLE_FAMILY_MIN = 20  # a family drawing fewer lines gets no row: its figure would be noise
+
+
+def line_styles(data: Path, lines: list) -> list[dict]:
+    """Each line's entry of the styles.jsonl beside --data (bench/external.py's), matched by image path."""
+    listing = data.parent / "styles.jsonl"
+    if data.is_dir() or not listing.is_file():
+        raise DataError(f"--by-style: no styles.jsonl beside {data} (bench/external.py writes one)")
+    with listing.open(encoding="utf-8") as file:
+        styles = {(data.parent / row["path"]).resolve(): row for row in map(json.loads, file)}
+    found = [styles.get(line.path.resolve()) for line in lines]
+    missing = [str(line) for line, style in zip(lines, found) if style is None]
+    if missing:
+        raise DataError(f"--by-style: {listing} has no entry for {missing[0]} ({len(missing)} lines in all)")
+    return found
+
+
+def style_table(results: dict, styles: list[dict], truths: list[str]) -> str:
+    """Normalised sequence accuracy of every reader by effect, by upright or italic face per slice, by face family."""
+    groups: dict[str, list[int]] = {}
+    for k, style in enumerate(styles):
+        face = style["latin_font"] or style["font"]  # the face that draws the Latin, where two do
+        slant = "italic" if any(word in face["style"] for word in ("Italic", "Oblique")) else "upright"
+        for group in (f"effect {style['effect']}", f"{style['slice']}, {slant}", f"face {face['family']}"):
+            groups.setdefault(group, []).append(k)
+    shown_groups = [g for g in sorted(groups) if not g.startswith("face ") or len(groups[g]) >= STYLE_FAMILY_MIN]
+    header = ["lines drawn", "lines", *results]
+    rows = []
+    for group in shown_groups:
+        members = groups[group]
+        cells = [
+            f"{sum(normalise(result['texts'][k]) == normalise(truths[k]) for k in members) / len(members):.3f}"
+            for result in results.values()
+        ]
+        rows.append([group, str(len(members)), *cells])
+    return table(header, rows)
+
+
 def latency_table(results: dict) -> str:
     header = ["reader", "lines/s, one pass", "warm lines/s (best of 3)", "one line: median ms", "p95 ms"]
     rows = []
@@ -244,6 +286,7 @@ def main() -> None:
     parser.add_argument("--readers", default=",".join(READERS), help=f"comma-separated, of {','.join(READERS)}")
     parser.add_argument("--latency", action="store_true", help="also warm passes and one-line latency")
     parser.add_argument("--by-density", action="store_true", help="also accuracy by pixels per character (Latin)")
+    parser.add_argument("--by-style", action="store_true", help="also accuracy by styles.jsonl beside --data")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure here")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.readers.split(",") if name.strip()]
@@ -257,6 +300,7 @@ def main() -> None:
             raise DataError(f"{args.data}: no lines to read")
         images = ImageReader()
         pictures = [images.read(line) for line in lines]  # decoded once, outside every timing
+        styles = line_styles(args.data, lines) if args.by_style else None
     except DataError as error:
         print(error, file=sys.stderr)
         sys.exit(2)
@@ -301,6 +345,10 @@ def main() -> None:
             print()
             print("normalised seq_acc of the digits and en lines by pixels per character at 32 px (lines):")
             print(density_table(results, pictures, truths))
+        if styles:
+            print()
+            print("normalised seq_acc by how the lines were drawn (styles.jsonl):")
+            print(style_table(results, styles, truths))
         print()
         for name, result in results.items():
             print(f"- {name}: {result['about']}")

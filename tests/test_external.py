@@ -106,3 +106,24 @@ def test_generator_reproduces_the_labels(tmp_path):
                    check=True, capture_output=True)
     made = (tmp_path / "labels.tsv").read_text(encoding="utf-8")
     assert made == (EXTERNAL / "labels.tsv").read_text(encoding="utf-8")
+
+
+def test_bench_read_groups_the_lines_by_how_they_were_drawn(lines):
+    """bench/read.py --by-style: every line is matched to its styles.jsonl entry and counted in
+    its effect, its slice's upright or italic row, and its face; a perfect reader reads 1.000
+    in every row, one that reads nothing 0.000, and data without styles.jsonl is refused."""
+    from bench.read import line_styles, style_table
+    from training.data import DataError
+
+    styles = line_styles(EXTERNAL / "labels.tsv", lines)
+    assert [style["label"] for style in styles] == [line.label for line in lines]
+    truths = [line.label for line in lines]
+    rows = style_table({"perfect": {"texts": truths}, "blank": {"texts": [""] * len(truths)}}, styles, truths)
+    body = [[cell.strip() for cell in row.strip("|").split("|")] for row in rows.splitlines()[2:]]
+    effects = {row[0]: int(row[1]) for row in body if row[0].startswith("effect ")}
+    assert sum(effects.values()) == len(lines) and {"effect none", "effect outline", "effect shadow"} <= set(effects)
+    slanted = {row[0]: int(row[1]) for row in body if row[0].endswith((", italic", ", upright"))}
+    assert sum(slanted.values()) == len(lines) and "en, italic" in slanted
+    assert all(row[2] == "1.000" and row[3] == "0.000" for row in body)
+    with pytest.raises(DataError, match="no styles.jsonl"):
+        line_styles(EXTERNAL / "images", lines)
