@@ -2,6 +2,7 @@
 inside the charset, every slice filled, and drawn with no training font."""
 
 import json
+import runpy
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -112,8 +113,12 @@ def test_bench_read_groups_the_lines_by_how_they_were_drawn(lines):
     """bench/read.py --by-style: every line is matched to its styles.jsonl entry and counted in
     its effect, its slice's upright or italic row, and its face; a perfect reader reads 1.000
     in every row, one that reads nothing 0.000, and data without styles.jsonl is refused."""
-    from bench.read import line_styles, style_table
     from training.data import DataError
+
+    # bench/ holds scripts, not an installed package: load the script itself (it puts the
+    # repository on sys.path for its own `bench.peers` import)
+    bench_read = runpy.run_path(str(ROOT / "bench" / "read.py"), run_name="bench_read")
+    line_styles, style_table = bench_read["line_styles"], bench_read["style_table"]
 
     styles = line_styles(EXTERNAL / "labels.tsv", lines)
     assert [style["label"] for style in styles] == [line.label for line in lines]
