@@ -92,6 +92,9 @@ class Corpus(Strict):
     zh_frequency_power: float = Field(0.5, ge=0, le=1)
     # Share of English words taken from trdg's dictionary (rare words) instead of wordfreq's list.
     en_dictionary_share: float = Field(0.15, ge=0, le=1)
+    # Share of English lines that are the short lines of receipts, forms, envelopes and signs
+    # (addresses, items and prices, measures, hours, codes) instead of sentences; 0 draws none.
+    en_field_share: float = Field(0.0, ge=0, le=1)
     # Share of Chinese words replaced by 1-2 hanzi drawn uniformly from the charset: a floor
     # under the frequency of rare characters, which frequency-weighted words almost never show.
     zh_rare_share: float = Field(0.1, ge=0, le=1)

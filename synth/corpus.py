@@ -5,7 +5,10 @@
           dictionary as a second, rarer source; capitals, commas, full stops,
           and the tokens of real text inside (numbers, dates, times, prices,
           percentages, e-mail addresses, code-like tokens, abbreviations,
-          receipt and form fields: #0421, +1 (555) 010-2299, 3 x $4.50)
+          receipt and form fields: #0421, +1 (555) 010-2299, 3 x $4.50); a share of the
+          lines (corpus.en_field_share) are the short lines of receipts, forms, envelopes
+          and signs instead: 1208 Juniper Ave, Madison, WI 53703, Whole Milk 1 gal $3.49,
+          Net Wt. 16 oz, Open Mon-Sat 8am-9pm, Due Date: 03/14/2027, Gate B12
 - zh:     Chinese phrases and sentences: words by real frequency (wordfreq)
           joined by the punctuation of real text (，。、：；·——“”‘’（）《》『』, sometimes
           half-width) or set apart by spaces, with dates, money, ordinals and measures inside
@@ -78,6 +81,16 @@ ASCII_PAIRS = {"[": "]", "{": "}", "<": ">", '"': '"', "`": "`"}
 # English lines that carry one rare-symbol token: each symbol then shows in about
 # mix.en x SYMBOL_LINE_SHARE / 17 of the lines (0.22% with params-base.yaml's mix).
 SYMBOL_LINE_SHARE = 0.15
+# The short English lines of receipts, forms, envelopes and signs (Corpus._en_field).
+STREET_TYPES = ("Street", "St", "St.", "Avenue", "Ave", "Ave.", "Road", "Rd", "Rd.", "Boulevard", "Blvd",
+                "Drive", "Dr", "Lane", "Ln", "Way", "Court", "Ct", "Place", "Pl", "Highway", "Hwy", "Parkway")  # fmt: skip
+US_STATES = tuple("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+                  "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC".split())  # fmt: skip
+CA_PROVINCES = tuple("AB BC MB NB NL NS ON PE QC SK".split())
+EN_UNITS = ("lb", "lbs", "oz", "fl oz", "kg", "g", "ml", "L", "gal", "qt", "pk", "ct", "ea", "pcs", "in", "ft",
+            "yd", "mi", "W", "V", "mAh", "GB", "TB")  # fmt: skip
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+EN_FIELD_KINDS = 7  # _en_field's kinds: street, city line, item, label: value, hours, sign, code
 DOMAINS = ("example.com", "mail.cn", "corp.net", "163.com", "qq.com", "school.edu", "shop.org")
 # Full-width pairs real Chinese text uses, and the half-width forms that often replace them.
 ZH_PAIRS = (("“", "”"), ("（", "）"), ("《", "》"), ("【", "】"), ("「", "」"), ("‘", "’"), ("『", "』"))
@@ -277,6 +290,9 @@ class Corpus:
 
     def _en(self, rng: np.random.Generator, case: str | None = None) -> str:
         """A sentence (or, for short targets, a phrase) of about the target length."""
+        share = self.params.en_field_share
+        if case is None and share and rng.random() < share:  # no draw at 0: the older corpora's lines stay
+            return self._en_field(rng)
         target, words = self._target_length(rng), []
         symbol = self._symbol_token(rng) if rng.random() < SYMBOL_LINE_SHARE else None
         while sum(len(w) + 1 for w in words) < target - (len(symbol) + 1 if symbol else 0):
@@ -296,6 +312,97 @@ class Corpus:
         if shape == "sentence" and len(words) > 2:
             phrase += str(rng.choice([".", ".", ".", "?", "!", ":", ";"]))
         return phrase
+
+    def _title_words(self, rng: np.random.Generator, low: int, high: int) -> str:
+        """low-high frequency-weighted words, capitalised: a name, an item, a field's label."""
+        return " ".join(w[:1].upper() + w[1:] for w in self.en_words.draw(rng, int(rng.integers(low, high + 1))))
+
+    def _en_field(self, rng: np.random.Generator, kind: int | None = None) -> str:
+        """A short line of a receipt, form, envelope or sign; its words are the corpus's own,
+        its shapes those of real addresses, prices, measures, hours and codes."""
+        kind = int(rng.integers(EN_FIELD_KINDS)) if kind is None else kind
+
+        def digit() -> str:
+            return str(int(rng.integers(10)))
+
+        def letter() -> str:
+            return chr(ord("A") + int(rng.integers(26)))
+
+        if kind == 0:  # 1208 Juniper Ave, 77 W 42nd St, Apt 4B
+            name = self._title_words(rng, 1, 2)
+            if rng.random() < 0.2:
+                number = int(rng.integers(1, 200))
+                suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+                name = f"{rng.choice(['N', 'S', 'E', 'W'])} {number}{suffix}"
+            street = f"{rng.integers(1, 20_000)} {name} {rng.choice(STREET_TYPES)}"
+            if rng.random() < 0.25:
+                street += f"{rng.choice([', Apt ', ' Suite ', ', Unit ', ' #', ', Floor '])}{rng.integers(1, 40)}"
+                street += letter() if rng.random() < 0.3 else ""
+            return street
+        if kind == 1:  # Madison, WI 53703; Leeds LS2 9JT; Calgary, AB T2P 1J9
+            city, style = self._title_words(rng, 1, 2), int(rng.integers(4))
+            if style <= 1:
+                zip_code = "".join(digit() for _ in range(5))
+                if style:  # ZIP+4
+                    zip_code += "-" + "".join(digit() for _ in range(4))
+                return f"{city}, {rng.choice(US_STATES)} {zip_code}"
+            if style == 2:
+                area = letter() + (letter() if rng.random() < 0.6 else "")
+                return f"{city} {area}{rng.integers(1, 30)} {digit()}{letter()}{letter()}"
+            return f"{city}, {rng.choice(CA_PROVINCES)} {letter()}{digit()}{letter()} {digit()}{letter()}{digit()}"
+        if kind == 2:  # Whole Milk 1 gal $3.49; 2 x Green Tea 12.50; Apples @ $1.29/lb
+            item, price = self._title_words(rng, 1, 3), f"{rng.uniform(0, 100):.2f}"
+            style = int(rng.integers(4))
+            if style == 0:
+                return f"{item} ${price}"
+            if style == 1:
+                return f"{item} {rng.integers(1, 64)} {rng.choice(EN_UNITS)} ${price}"
+            if style == 2:
+                return f"{rng.integers(1, 13)} x {item} {price}"
+            return f"{item} @ ${price}/{rng.choice(['lb', 'kg', 'oz', 'ea'])}"
+        if kind == 3:  # Subtotal: $41.20; Due Date: 03/14/2027; Net Wt. 16 oz; Battery (15%)
+            label = self._title_words(rng, 1, 2)
+            style = int(rng.integers(5))
+            if style == 0:
+                return f"{label}: ${rng.uniform(0, 1000):,.2f}"
+            if style == 1:  # a number, date, time, percentage or form field
+                return f"{label}: {self._en_token(rng, int(rng.choice([0, 1, 2, 4, 8])))}"
+            if style == 2:
+                return f"{label}: {self._title_words(rng, 1, 2)}"
+            if style == 3:
+                return f"{label} {rng.uniform(0, 100):.{rng.integers(0, 2)}f} {rng.choice(EN_UNITS)}"
+            return f"{label} ({rng.uniform(0, 100):.0f}%)"
+        if kind == 4:  # Open Mon-Sat 8am-9pm; Mon-Fri 09:00-17:30; Closed Sun
+            if rng.random() < 0.15:
+                return f"Closed {rng.choice(WEEKDAYS)}"
+            first = int(rng.integers(5))
+            days = f"{WEEKDAYS[first]}-{WEEKDAYS[first + int(rng.integers(1, 7 - first))]}"
+            opens, closes = int(rng.integers(5, 12)), int(rng.integers(1, 12))
+            if rng.random() < 0.5:
+                hours = f"{opens}am-{closes}pm"
+            else:
+                hours = f"{opens:02d}:{rng.choice(['00', '30'])}-{closes + 12}:{rng.choice(['00', '30'])}"
+            return f"{rng.choice(['Open ', 'Hours: ', ''])}{days} {hours}"
+        if kind == 5:  # signs and screens: Fire Exit, Keep this door closed, NO PARKING
+            words = self.en_words.draw(rng, int(rng.integers(1, 5)))
+            shape = int(rng.integers(3))
+            if shape == 0:
+                return " ".join(w[:1].upper() + w[1:] for w in words)
+            if shape == 1:
+                return " ".join(words).upper()
+            sign = " ".join(words)
+            return sign[:1].upper() + sign[1:] + str(rng.choice(["", "", ".", "!"]))
+        # codes and references: Gate B12, Page 3 of 48, Best before 2027-03-14, Ref. KX-20417
+        style = int(rng.integers(4))
+        if style == 0:
+            return f"{self._title_words(rng, 1, 1)} {letter()}{rng.integers(1, 100)}"
+        if style == 1:
+            total = int(rng.integers(1, 500))
+            return f"{rng.choice(['Page', 'Item', 'Step', 'No.'])} {rng.integers(1, total + 1)} of {total}"
+        if style == 2:
+            label = rng.choice(["Best before", "Use by", "Batch", "Serial No."])
+            return f"{label} {self._en_token(rng, int(rng.choice([1, 9])))}"  # a date or a code
+        return f"{rng.choice(['Ref.', 'Ref', 'Order', 'Invoice', 'Ticket'])} {self._en_token(rng, 9)}"
 
     def _zh_word(self, rng: np.random.Generator) -> str:
         if rng.random() < self.params.zh_rare_share:  # the floor under rare characters

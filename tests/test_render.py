@@ -11,7 +11,7 @@ from core.params import Charset, Params, ParamsError, Render, Rounds, load_param
 from core.paths import trdg_asset
 from core.shards import Shard, verify
 from stages.render import plan_split, render_split, shard_seed
-from synth.corpus import EN_TOKEN_KINDS, CorpusError
+from synth.corpus import EN_FIELD_KINDS, EN_TOKEN_KINDS, CorpusError
 from synth.draw import Renderer, outline, shadow_or_outline, shifted, slant, stretch
 from synth.trdg_compat import patch_trdg
 
@@ -61,6 +61,28 @@ def test_english_tokens_and_chinese_numbers_take_real_shapes(renderer):
     assert any(re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", n) for n in numbers)
     assert any(re.fullmatch(r"共计￥[\d,]+\.\d\d元", n) for n in numbers)
     assert any(re.fullmatch(r"第\d+章", n) for n in numbers)
+
+
+def test_english_fields_take_the_shapes_of_receipts_forms_and_signs(tmp_path):
+    """corpus.en_field_share: that share of English lines are addresses, items, measures, hours and codes."""
+    english = {"mix": {"digits": 0, "en": 1, "zh": 0, "mixed": 0}}
+    corpus = Renderer(load_params(write_params(tmp_path, corpus={**english, "en_field_share": 1.0}))).corpus
+    rng = np.random.default_rng(17)
+    fields = [corpus._en_field(rng, kind) for kind in range(EN_FIELD_KINDS) for _ in range(40)]
+    assert all(f and set(f) <= set(PRINTABLE_ASCII) for f in fields)
+    street = r"\d+ [A-Z][\w' ]* (Street|St|Ave|Avenue|Rd|Road|Blvd|Drive|Dr|Ln|Lane|Way)\.?"  # 1208 Juniper Ave
+    assert any(re.fullmatch(street, f) for f in fields)
+    assert any(re.fullmatch(r"[A-Z][\w' ]*, [A-Z]{2} \d{5}(-\d{4})?", f) for f in fields)  # Madison, WI 53703
+    assert any(re.fullmatch(r"[A-Z][\w' ]* [A-Z]{1,2}\d{1,2} \d[A-Z]{2}", f) for f in fields)  # Leeds LS2 9JT
+    assert any(re.fullmatch(r"[A-Z][\w' ]*, [A-Z]{2} [A-Z]\d[A-Z] \d[A-Z]\d", f) for f in fields)  # Calgary, AB T2P 1J9
+    assert any(re.fullmatch(r"[A-Z][\w' ]* \d+ (fl oz|[A-Za-z]+) \$\d+\.\d\d", f) for f in fields)  # Milk 1 gal $3.49
+    assert any(re.fullmatch(r"[A-Z][\w' ]*: \$\d+(,\d{3})*\.\d\d", f) for f in fields)  # Subtotal: $41.20
+    hours = r"(Open )?(Mon|Tue|Wed|Thu|Fri)-(Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2}am-\d{1,2}pm"  # Open Mon-Sat 8am-9pm
+    assert any(re.fullmatch(hours, f) for f in fields)
+    assert any(re.fullmatch(r"(Page|Item|Step|No\.) (\d+) of (\d+)", f) for f in fields)
+    assert any(f.isupper() and " " in f for f in fields)  # NO PARKING
+    samples = [corpus.sample(rng) for _ in range(200)]  # cut to corpus.line_length like every line
+    assert all(source == "en" and 1 <= len(line) <= 40 for line, source in samples)
 
 
 def test_every_ascii_character_and_cjk_punctuation_mark_is_drawn(renderer):
