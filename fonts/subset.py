@@ -2,12 +2,17 @@
 
     python fonts/subset.py /usr/share/fonts/truetype/arphic/ukai.ttc 0 fonts/ukai-cn-gb2312.ttf
     python fonts/subset.py /usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf 0 fonts/latin/carlito.ttf
+    python fonts/subset.py /usr/share/fonts/truetype/beteckna/BetecknaGS-Bold.ttf 0 fonts/latin/beteckna-bold.ttf "\"'"
 
 Keeps every GB2312 character (both levels, 7,445), printable ASCII and the CJK
 punctuation the default charset uses, with all layout features and names, so
 the repository carries ~4 MB per CJK face instead of ~20 MB; a Latin face keeps
 its ASCII and the few GB2312 symbols it has (~60 KB). The licences allow
 modified copies; they travel in licenses/.
+
+An optional fourth argument lists characters to leave out, for a face whose glyph
+is another character's (Beteckna's bold and italic draw ASCII " and ' as the curly
+” and ’, which the charset holds apart): the face then never draws them.
 """
 
 import sys
@@ -29,7 +34,9 @@ def gb2312_characters() -> set[str]:
 
 if __name__ == "__main__":
     source, face, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    drop = set(sys.argv[4]) if len(sys.argv) > 4 else set()
     keep = gb2312_characters() | {chr(c) for c in range(0x20, 0x7F)} | set("￥％，。、；：？！“”‘’（）《》【】…—·")
+    keep -= drop
     options = subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
