@@ -2,7 +2,7 @@
 
 import pytest
 
-from training.metrics import char_accuracy, confusions, metrics, normalise, slice_of
+from training.metrics import beats_beyond_noise, char_accuracy, confusions, metrics, normalise, slice_of
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,16 @@ def test_normalisation_is_nfkc_without_whitespace():
 def test_confusions_count_substitutions_deletions_and_insertions():
     counts = confusions(["abX", "ac", "abcd"], ["abc", "abc", "abc"])
     assert counts[("c", "X")] == 1 and counts[("b", "")] == 1 and counts[("", "d")] == 1
+
+
+def test_beyond_noise_counts_only_the_lines_the_two_models_disagree_on():
+    def lines(gained: int, lost: int, both: int = 400) -> tuple[list[bool], list[bool]]:
+        model = [True] * gained + [False] * lost + [True] * both
+        baseline = [False] * gained + [True] * lost + [True] * both
+        return model, baseline
+
+    assert not beats_beyond_noise(*lines(1, 0))  # one more line: luck
+    assert not beats_beyond_noise(*lines(0, 0))
+    assert not beats_beyond_noise(*lines(20, 12))  # +8 of 32 disagreements: 8 < 1.645 * sqrt(32)
+    assert beats_beyond_noise(*lines(22, 10))  # +12 of 32: 12 > 9.3
+    assert beats_beyond_noise(*lines(5, 0)) and not beats_beyond_noise(*lines(0, 5))

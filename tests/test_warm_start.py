@@ -197,6 +197,20 @@ def test_the_model_kept_is_the_best_on_sequence_accuracy_then_character_accuracy
     assert resumed.best == (0.52, 0.89) and isinstance(keras.saving.load_model(tmp_path / "m.keras"), keras.Model)
 
 
+def test_a_warm_start_is_replaced_only_by_an_epoch_that_reads_better_beyond_noise(tmp_path):
+    from stages.train import KeepBest
+
+    _, inference = build_crnn(MODEL, 10)
+    start = [True] * 90 + [False] * 10  # the start reads 90 of 100 validation lines
+    epochs = [[True] * 91 + [False] * 9, [True] * 97 + [False] * 3]  # +1 line, then +7
+    keep = KeepBest(inference.save, tmp_path / "m.keras", tmp_path / "best.json", (0.90, 0.99), start, lambda: right)
+    kept = []
+    for epoch, right in enumerate(epochs):
+        keep.on_epoch_end(epoch, {"val_seq_acc": sum(right) / 100, "val_char_acc": 0.99})
+        kept += [(epoch + 1, keep.improved, keep.within_noise)]
+    assert kept == [(1, False, True), (2, True, False)] and keep.best == (0.97, 0.99)
+
+
 def test_fine_tuning_never_hands_back_a_model_worse_on_validation_than_its_start(saved, tmp_path, small_shard):
     path, _, greys = saved
     params = warm_start_params(tmp_path, path, small_shard, learning_rate=1e-12)  # an epoch cannot read better

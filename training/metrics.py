@@ -7,10 +7,13 @@
 - slices, from the label's characters: digits (only ASCII digits), en (only ASCII,
   not only digits), zh (hanzi and CJK punctuation, no ASCII letters or digits), mixed (the
   rest, and the empty label)
+- beyond noise: one model reads the same lines better than another by more than chance (a
+  paired sign test), so a line or two of luck does not replace a model
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections import Counter
 
@@ -77,3 +80,15 @@ def confusions(predictions: list[str], truths: list[str]) -> Counter:
             target = prediction[op.dest_pos] if op.tag in ("replace", "insert") else ""
             counts[(source, target)] += 1
     return counts
+
+
+# One-sided 5%: a model that is no better is taken for better about once in twenty comparisons.
+SIGN_TEST_Z = 1.645
+
+
+def beats_beyond_noise(right: list[bool], baseline: list[bool]) -> bool:
+    """Whether the lines only `right` reads outnumber those only `baseline` reads by more than
+    chance would (normal approximation of the sign test over the lines the two disagree on)."""
+    gained = sum(r and not b for r, b in zip(right, baseline, strict=True))
+    lost = sum(b and not r for r, b in zip(right, baseline, strict=True))
+    return gained - lost > SIGN_TEST_Z * math.sqrt(gained + lost)
