@@ -390,18 +390,19 @@ class Params(Strict):
 
 
 def load_params(path: Path | str | None = None) -> Params:
-    """Read and validate a params file; relative paths inside it resolve against its folder."""
+    """Read and validate a params file; relative paths inside it resolve against its folder.
+
+    A file may start from another (`extends: params.yaml`, relative to its folder): each
+    section it names replaces that section's fields one by one, each field's value whole (a
+    range or a mapping of weights too: keys it leaves out take the defaults, as in any file);
+    the sections it leaves out are the other file's.
+    """
     path = Path(path) if path is not None else DEFAULT_PARAMS
     if not path.exists():
         if path == DEFAULT_PARAMS:
             return Params()
         raise ParamsError(f"{path}: no such params file")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{path}: expected a mapping at the top level")
+    raw = _read_raw(path, seen=())
     try:
         params = Params.model_validate(raw)
     except ValidationError as error:
@@ -411,6 +412,32 @@ def load_params(path: Path | str | None = None) -> Params:
         )
         raise ParamsError(f"{path}: {problems}") from None
     return _resolve_paths(params, path.parent)
+
+
+def _read_raw(path: Path, seen: tuple[Path, ...]) -> dict:
+    """The file's mapping, merged over the one it extends (if any)."""
+    if path.resolve() in seen:
+        raise ParamsError(f"{path}: extends itself (through {' -> '.join(p.name for p in seen)})")
+    if not path.exists():
+        raise ParamsError(f"{seen[-1]}: extends: {path}: no such params file")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ParamsError(f"{path}: extends: expected a file name, got {parent!r}")
+    merged = _read_raw(path.parent / parent, seen=(*seen, path.resolve()))
+    for section, values in raw.items():
+        if isinstance(values, dict) and isinstance(merged.get(section), dict):
+            merged[section] = {**merged[section], **values}
+        else:
+            merged[section] = values
+    return merged
 
 
 def _resolve_paths(params: Params, base: Path) -> Params:

@@ -252,6 +252,23 @@ def test_bad_params_name_the_field(tmp_path, section, values, culprit):
     assert not (tmp_path / "x.tar").exists()
 
 
+def test_a_params_file_extends_another_section_by_section(tmp_path):
+    parent = load_params(write_params(tmp_path))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: params.yaml\nseed: 5\nrender: {skew_probability: 0.9, backgrounds: {plain: 1}}\n")
+    loaded = load_params(child)
+    assert loaded.seed == 5 and loaded.render.skew_probability == 0.9
+    assert loaded.render.height == parent.render.height and loaded.corpus == parent.corpus
+    assert loaded.render.backgrounds == Render(backgrounds={"plain": 1}).backgrounds  # whole: not merged with the parent's
+
+    (tmp_path / "orphan.yaml").write_text("extends: missing.yaml\n")
+    with pytest.raises(ParamsError, match=r"orphan\.yaml: extends: .*missing\.yaml: no such params file"):
+        load_params(tmp_path / "orphan.yaml")
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ParamsError, match="loop.yaml: extends itself"):
+        load_params(tmp_path / "loop.yaml")
+
+
 def test_a_custom_corpus_with_characters_outside_the_charset_lists_them(tmp_path):
     corpus = tmp_path / "lines.txt"
     corpus.write_text("价格：￥399.00\n𠀀 unusual\n繁體字 ok\n", encoding="utf-8")

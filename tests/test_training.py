@@ -594,7 +594,7 @@ def test_every_shipped_params_file_names_an_installed_backend():
     from core.backend import BACKEND_PACKAGES
     from core.params import load_params
 
-    for name in ("params.yaml", "params-base.yaml", "params-full.yaml"):
+    for name in ("params.yaml", "params-base.yaml", "params-polish.yaml", "params-full.yaml"):
         params = load_params(ROOT / name)
         for backend in (params.train.backend, params.read.backend):
             assert importlib.util.find_spec(BACKEND_PACKAGES[backend][0]) is not None, (name, backend)

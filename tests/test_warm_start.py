@@ -129,12 +129,13 @@ def test_a_model_cannot_grow_narrower(saved):
 
 
 def test_the_shipped_profiles_fit_the_shipped_base_model():
-    """params.yaml fine-tunes models/base/crnn-base.keras and params-base.yaml trains it on:
-    both models must have its sizes, or `make run` and the next sitting stop at the warm start."""
+    """params.yaml fine-tunes models/base/crnn-base.keras, params-base.yaml and params-polish.yaml
+    train it on: their models must have its sizes, or `make run` and the next sitting stop at
+    the warm start."""
     from core.params import load_params
 
     base = Reader.load(ROOT / "models" / "base" / "crnn-base.keras")
-    for name in ("params.yaml", "params-base.yaml"):
+    for name in ("params.yaml", "params-base.yaml", "params-polish.yaml"):
         config = load_params(ROOT / name)
         assert any(entry.endswith("models/base/crnn-base.keras") for entry in config.train.init), name
         _, model = build_crnn(config.model, len(base.charset))
