@@ -82,7 +82,8 @@ def confusions(predictions: list[str], truths: list[str]) -> Counter:
     return counts
 
 
-# One-sided 5%: a model that is no better is taken for better about once in twenty comparisons.
+# One-sided 5%: a model no better is taken for better about once in twenty comparisons
+# (each epoch of a fine-tune is one).
 SIGN_TEST_Z = 1.645
 
 
