@@ -118,10 +118,9 @@ class KeepBest(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         measured = (logs["val_seq_acc"], logs["val_char_acc"])
-        self.within_noise = (
-            measured > self.best and self.start is not None and not beats_beyond_noise(self.lines_right(), self.start)
-        )
-        self.improved = measured > self.best and not self.within_noise
+        better = measured > self.best
+        self.within_noise = better and self.start is not None and not beats_beyond_noise(self.lines_right(), self.start)
+        self.improved = better and not self.within_noise
         if self.improved:
             self.best = measured
             self.save(self.path)
