@@ -70,3 +70,7 @@ def test_beyond_noise_counts_only_the_lines_the_two_models_disagree_on():
     assert not beats_beyond_noise(*lines(20, 12))  # +8 of 32 disagreements: 8 < 1.645 * sqrt(32)
     assert beats_beyond_noise(*lines(22, 10))  # +12 of 32: 12 > 9.3
     assert beats_beyond_noise(*lines(5, 0)) and not beats_beyond_noise(*lines(0, 5))
+    # Base sitting 23's kept epoch, 7 lines worse than its start on the test split: beyond
+    # noise as one look (z 1.70 > 1.645), not as one of the run's 18 epochs (z needed: 2.77).
+    assert beats_beyond_noise(*lines(31, 19)) and not beats_beyond_noise(*lines(31, 19), looks=18)
+    assert beats_beyond_noise(*lines(40, 10), looks=18)  # z 4.2

@@ -210,6 +210,12 @@ def test_a_warm_start_is_replaced_only_by_an_epoch_that_reads_better_beyond_nois
         keep.on_epoch_end(epoch, {"val_seq_acc": sum(right) / 100, "val_char_acc": 0.99})
         kept += [(epoch + 1, keep.improved, keep.within_noise)]
     assert kept == [(1, False, True), (2, True, False)] and keep.best == (0.97, 0.99)
+    # +7 of 7 disagreements (z 2.65) is beyond noise for one look, not as one of 18 epochs' looks
+    over_a_run = KeepBest(
+        inference.save, tmp_path / "n.keras", tmp_path / "n.json", (0.90, 0.99), start, lambda: right, looks=18
+    )
+    over_a_run.on_epoch_end(0, {"val_seq_acc": 0.97, "val_char_acc": 0.99})
+    assert over_a_run.within_noise and not over_a_run.improved and not (tmp_path / "n.keras").exists()
 
 
 def test_fine_tuning_never_hands_back_a_model_worse_on_validation_than_its_start(saved, tmp_path, small_shard):
